@@ -1,0 +1,1 @@
+"""Autograd: recording nodes (function), the backward sweep (engine), grad mode and checks."""

@@ -1,0 +1,259 @@
+"""``Function``: one differentiable operation. Each application is a node of the graph.
+
+A subclass defines ``forward(ctx, *args)`` (works on NumPy arrays, returns an array) and
+``backward(ctx, *grads)`` (takes and returns Tensors, written with microgradnet ops so that
+derivatives of any order work). ``apply`` runs the forward and, when grad mode is on and an
+input requires grad, records the node: the node object *is* the ``ctx``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import weakref
+from typing import Any
+
+import numpy as np
+
+from microgradnet.autograd.grad_mode import _state
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_FREED = object()  # marker left in ``_saved`` once the sweep has freed the buffers
+
+FREED_MESSAGE = (
+    "{op}: trying to backward through the graph a second time (or to read saved tensors "
+    "after they were freed). Saved values are freed by backward() and mg.grad() to save "
+    "memory; pass retain_graph=True to the first call if you need to backward through the "
+    "graph again."
+)
+
+
+def user_call_site() -> str | None:
+    """'file:line in function' of the innermost user frame (cheap: no frame is kept)."""
+    f = sys._getframe(1)
+    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
+        f = f.f_back
+    if f is None:
+        return None
+    return f"{f.f_code.co_filename}:{f.f_lineno} in {f.f_code.co_name}"
+
+
+class Function:
+    """Base class of differentiable operations; an instance is one recorded node (the ``ctx``).
+
+    Node fields read by the engine and by viz:
+    ``next_functions``: per forward argument, ``None`` or ``(target, output_nr, shape)`` where
+    target is the producing node or the leaf tensor itself; ``needs_input_grad``.
+    """
+
+    __slots__ = (
+        "next_functions",
+        "needs_input_grad",
+        "_saved",
+        "_versions",
+        "_out",
+        "_site",
+        "_hooks",
+        "__weakref__",
+    )
+
+    _is_tensor = False  # graph edges point at nodes or at leaf tensors; the engine asks which
+    _n_out = 1  # number of outputs; a multi-output node sets it on the instance
+    _forward_on_arrays = False  # internal ops set True: forward touches only NumPy, no grad switch
+    _view_of = -1  # index of the argument whose memory the output views (shares its version)
+
+    def __init__(self) -> None:  # pragma: no cover - nodes are made by ``apply``
+        raise RuntimeError(
+            f"{type(self).__name__} is used through {type(self).__name__}.apply(*args), "
+            "not instantiated directly."
+        )
+
+    # -- the two methods a subclass writes ------------------------------------------------
+    @staticmethod
+    def forward(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("a Function subclass must define forward(ctx, *args)")
+
+    @staticmethod
+    def backward(ctx: Any, *grads: Any) -> Any:
+        raise NotImplementedError("a Function subclass must define backward(ctx, *grads)")
+
+    # -- applying ---------------------------------------------------------------------------
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        """Run the forward and record the node if grad mode is on and an input requires grad."""
+        ctx = object.__new__(cls)
+        record = False
+        if _state.enabled:
+            for a in args:
+                if isinstance(a, Tensor) and a.requires_grad:
+                    record = True
+                    break
+        if record:
+            edges = []
+            needs = []
+            for a in args:
+                if isinstance(a, Tensor) and a.requires_grad:
+                    fn = a.grad_fn
+                    if fn is None:
+                        edges.append((a, 0, a.data.shape))
+                    else:
+                        edges.append((fn, a._output_nr, a.data.shape))
+                    needs.append(True)
+                else:
+                    edges.append(None)
+                    needs.append(False)
+            ctx.next_functions = tuple(edges)
+            ctx.needs_input_grad = tuple(needs)
+        else:
+            ctx.next_functions = None
+        ctx._saved = None
+        ctx._hooks = None
+        if _state.anomaly and record:
+            ctx._site = user_call_site()
+        else:
+            ctx._site = None
+
+        if cls._forward_on_arrays:
+            out = cls.forward(ctx, *args, **kwargs)
+        else:
+            prev = _state.enabled
+            _state.enabled = False
+            try:
+                out = cls.forward(ctx, *args, **kwargs)
+            finally:
+                _state.enabled = prev
+
+        if type(out) is tuple:
+            n = len(out)
+            outs = tuple(_wrap_output(o, ctx if record else None, i) for i, o in enumerate(out))
+            if record:
+                ctx._n_out = n
+                ctx._out_meta = tuple((o.data.shape, o.data.dtype) for o in outs)
+                for o in outs:
+                    _check_float(o, cls)
+            return outs
+        if type(out) is not np.ndarray:
+            out = out.data if isinstance(out, Tensor) else np.asarray(out)
+        t = Tensor._make(out, record, ctx if record else None)
+        if record:
+            if out.dtype.kind not in "fc":
+                _check_float(t, cls)
+            if cls._view_of >= 0:
+                t._vc = args[cls._view_of]._shared_version()
+        return t
+
+    # -- the ctx API --------------------------------------------------------------------------
+    def save_for_backward(self, *values: Any) -> None:
+        """Keep inputs (Tensors, checked for in-place changes) or arrays for ``backward``."""
+        if self.next_functions is None:
+            return
+        self._saved = values
+        self._versions = tuple(v._version if isinstance(v, Tensor) else 0 for v in values)
+        if self._site is None:
+            self._site = user_call_site()
+
+    @property
+    def saved_tensors(self) -> tuple[Any, ...]:
+        """The saved values; raises if they were freed or a saved tensor changed in place."""
+        saved = self._saved
+        if saved is _FREED:
+            raise RuntimeError(FREED_MESSAGE.format(op=self.op_name))
+        if saved is None:
+            return ()
+        for v, ver in zip(saved, self._versions):
+            if isinstance(v, Tensor) and v._version != ver:
+                raise RuntimeError(
+                    f"{self.op_name}: a tensor it saved for the backward sweep (shape "
+                    f"{v.shape}, {v.dtype}) was modified in place afterwards (version {ver} -> "
+                    f"{v._version}), so its gradient would be wrong. The op was created at "
+                    f"{self._site or 'an unknown place'}. Use an out-of-place operation "
+                    "(y = x + 1 instead of x += 1) or .clone() the tensor before modifying it."
+                )
+        return saved
+
+    def save_output(self, out: np.ndarray) -> None:
+        """Keep the op's own output array; ``saved_output`` rebuilds it as part of this node."""
+        if self.next_functions is None:
+            return
+        self._out = out
+        if self._saved is None:
+            self._saved = ()
+            self._versions = ()
+        if self._site is None:
+            self._site = user_call_site()
+
+    @property
+    def saved_output(self) -> Tensor:
+        """The op's output as a Tensor attached to this node (so second derivatives are right)."""
+        if self._saved is _FREED:
+            raise RuntimeError(FREED_MESSAGE.format(op=self.op_name))
+        if self._hooks is not None and self._hooks.get("dirty"):
+            raise RuntimeError(
+                f"{self.op_name}: its output was modified in place before backward, so its "
+                "gradient would be wrong. The op was created at "
+                f"{self._site or 'an unknown place'}. Clone the output before changing it."
+            )
+        return Tensor._make(self._out, True, self)
+
+    def mark_non_differentiable(self, *args: Any) -> None:  # PyTorch compatibility
+        """Accepted for compatibility; integer and bool outputs never require grad anyway."""
+
+    # -- node information (engine, viz, errors) -----------------------------------------------
+    @property
+    def op_name(self) -> str:
+        """Lower-case name of the op (``add``, ``matmul``, ...), used in pictures and errors."""
+        return type(self).__name__.lower()
+
+    @property
+    def site(self) -> str | None:
+        """Where in user code the node was created, when known."""
+        return self._site
+
+    def name(self) -> str:  # PyTorch's grad_fn.name()
+        return type(self).__name__
+
+    def register_hook(self, fn: Any, output_nr: int = 0) -> None:
+        """Run ``fn(grad)`` on the gradient of output ``output_nr`` before this node's backward."""
+        if self._hooks is None:
+            self._hooks = {}
+        self._hooks.setdefault(output_nr, []).append(fn)
+
+    def _retain(self, tensor: Tensor) -> None:
+        if self._hooks is None:
+            self._hooks = {}
+        self._hooks.setdefault("retain", {})[tensor._output_nr] = weakref.ref(tensor)
+
+    def _mark_dirty(self) -> None:
+        if self._hooks is None:
+            self._hooks = {}
+        self._hooks["dirty"] = True
+
+    def _release(self) -> None:
+        """Free the saved buffers (done by the sweep unless ``retain_graph``)."""
+        self._saved = _FREED
+        self._out = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} node>"
+
+
+def _check_float(t: Tensor, cls: type) -> None:
+    """Outputs of non-float dtype cannot carry gradients: record them as constants."""
+    if t.data.dtype.kind not in "fc":
+        t.requires_grad = False
+        t.grad_fn = None
+
+
+def _wrap_output(o: Any, node: Function | None, i: int) -> Tensor:
+    arr = o.data if isinstance(o, Tensor) else np.asarray(o)
+    t = Tensor._make(arr, node is not None, node)
+    if i:
+        t._output_nr = i
+    return t
+
+
+class FunctionCtx:  # kept for API symmetry: ``mg.Function`` subclasses receive the node as ctx
+    pass
+
+
+from microgradnet.tensor import Tensor  # noqa: E402  (Tensor imports this module first)

@@ -1,0 +1,78 @@
+"""Grad mode: whether operations record the graph (thread-local, like PyTorch)."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _State(threading.local):
+    """Per-thread switches read on every op: grad recording and anomaly detection."""
+
+    def __init__(self) -> None:
+        self.enabled = True
+        self.anomaly = False
+
+
+_state = _State()
+
+
+def is_grad_enabled() -> bool:
+    """True when operations on tensors that require grad are being recorded."""
+    return _state.enabled
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad mode for its block or function."""
+
+    _mode: bool = True
+
+    def __init__(self, fn: Callable[..., Any] | None = None) -> None:
+        self._prev: list[bool] = []
+        self._fn = fn
+        if fn is not None:
+            functools.update_wrapper(self, fn)
+
+    def __enter__(self) -> None:
+        self._prev.append(_state.enabled)
+        _state.enabled = self._mode
+
+    def __exit__(self, *exc: object) -> None:
+        _state.enabled = self._prev.pop()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._fn is None:  # used as @no_grad(): wrap the function
+            fn = args[0]
+            return type(self)(fn)
+        with type(self)():
+            return self._fn(*args, **kwargs)
+
+
+class no_grad(_GradMode):
+    """Disable graph recording: ``with mg.no_grad():`` or ``@mg.no_grad()``."""
+
+    _mode = False
+
+
+class enable_grad(_GradMode):
+    """Enable graph recording inside a ``no_grad`` block or function."""
+
+    _mode = True
+
+
+class set_grad_enabled:
+    """Set grad mode to ``mode`` (a function call, or a context manager that restores it)."""
+
+    def __init__(self, mode: bool) -> None:
+        self._prev = _state.enabled
+        _state.enabled = bool(mode)
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: object) -> None:
+        _state.enabled = self._prev

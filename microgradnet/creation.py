@@ -1,0 +1,146 @@
+"""Ways to make tensors: from data, filled, ranges, identity and random."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from microgradnet.random import get_generator
+from microgradnet.tensor import Tensor, _check_grad_dtype, as_dtype, get_default_dtype
+
+
+def _shape(shape: tuple[Any, ...]) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+def _new(arr: np.ndarray, requires_grad: bool, name: str | None = None) -> Tensor:
+    if requires_grad:
+        _check_grad_dtype(arr)
+    t = Tensor._make(arr, bool(requires_grad), None)
+    if name is not None:
+        t.name = name
+    return t
+
+
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False,
+           name: str | None = None) -> Tensor:
+    """A new tensor holding a copy of ``data`` (Python floats become the default dtype)."""
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad, name=name)
+
+
+def from_numpy(a: np.ndarray) -> Tensor:
+    """A tensor sharing memory with the NumPy array ``a`` (its dtype is kept)."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(a).__name__}")
+    return Tensor._make(a, False, None)
+
+
+def _dt(dtype: Any) -> np.dtype:
+    d = as_dtype(dtype)
+    return get_default_dtype() if d is None else d
+
+
+def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros."""
+    return _new(np.zeros(_shape(shape), _dt(dtype)), requires_grad)
+
+
+def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones."""
+    return _new(np.ones(_shape(shape), _dt(dtype)), requires_grad)
+
+
+def empty(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor with uninitialised values."""
+    return _new(np.empty(_shape(shape), _dt(dtype)), requires_grad)
+
+
+def full(shape: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value``."""
+    shp = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if dtype is None:
+        dtype = (get_default_dtype() if isinstance(fill_value, float) else
+                 np.asarray(fill_value).dtype)
+    return _new(np.full(shp, fill_value, as_dtype(dtype)), requires_grad)
+
+
+def _like(x: Any, dtype: Any) -> tuple[tuple[int, ...], np.dtype]:
+    arr = x.data if isinstance(x, Tensor) else np.asarray(x)
+    return arr.shape, (arr.dtype if dtype is None else as_dtype(dtype))
+
+
+def zeros_like(x: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    shape, dt = _like(x, dtype)
+    return _new(np.zeros(shape, dt), requires_grad)
+
+
+def ones_like(x: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    shape, dt = _like(x, dtype)
+    return _new(np.ones(shape, dt), requires_grad)
+
+
+def full_like(x: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    shape, dt = _like(x, dtype)
+    return _new(np.full(shape, fill_value, dt), requires_grad)
+
+
+def empty_like(x: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    shape, dt = _like(x, dtype)
+    return _new(np.empty(shape, dt), requires_grad)
+
+
+def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Evenly spaced values in [start, end); integers give int64, floats the default dtype."""
+    if end is None:
+        start, end = 0, start
+    arr = np.arange(start, end, step)
+    if dtype is not None:
+        arr = arr.astype(as_dtype(dtype))
+    elif arr.dtype.kind == "f":
+        arr = arr.astype(get_default_dtype())
+    return _new(arr, requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    return _new(np.linspace(start, end, int(steps)).astype(_dt(dtype)), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """The identity matrix (ones on the diagonal)."""
+    return _new(np.eye(int(n), None if m is None else int(m), dtype=_dt(dtype)), requires_grad)
+
+
+def rand(*shape: Any, dtype: Any = None, requires_grad: bool = False,
+         generator: np.random.Generator | None = None) -> Tensor:
+    """Uniform random values in [0, 1)."""
+    g = get_generator(generator)
+    return _new(g.random(_shape(shape)).astype(_dt(dtype)), requires_grad)
+
+
+def randn(*shape: Any, dtype: Any = None, requires_grad: bool = False,
+          generator: np.random.Generator | None = None) -> Tensor:
+    """Standard normal random values."""
+    g = get_generator(generator)
+    return _new(g.standard_normal(_shape(shape)).astype(_dt(dtype)), requires_grad)
+
+
+def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None,
+            generator: np.random.Generator | None = None) -> Tensor:
+    """Random integers in [low, high) (``randint(high, size=...)`` starts at 0)."""
+    if high is None:
+        low, high = 0, low
+    g = get_generator(generator)
+    shp = (int(size),) if isinstance(size, (int, np.integer)) else tuple(size)
+    d = np.int64 if dtype is None else as_dtype(dtype)
+    return _new(g.integers(low, high, shp).astype(d), False)
+
+
+def randperm(n: int, generator: np.random.Generator | None = None) -> Tensor:
+    """A random permutation of 0..n-1."""
+    return _new(get_generator(generator).permutation(int(n)).astype(np.int64), False)

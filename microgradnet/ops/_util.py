@@ -1,0 +1,125 @@
+"""Helpers shared by the op families: operand conversion, axis handling, shape errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from microgradnet.autograd.function import Function
+from microgradnet.tensor import Tensor, _to_array
+
+_SCALARS = (int, float, bool, np.number, np.bool_)
+
+
+def as_operand(x: Any) -> Any:
+    """A Tensor stays; a scalar stays a scalar (weak dtype); anything else becomes a Tensor."""
+    if isinstance(x, Tensor) or isinstance(x, _SCALARS):
+        return x
+    if isinstance(x, (np.ndarray, list, tuple)):
+        return Tensor._make(_to_array(x, copy=False), False, None)
+    raise TypeError(
+        f"unsupported operand of type {type(x).__name__}: expected a Tensor, a number or an "
+        "array"
+    )
+
+
+def as_tensor(x: Any) -> Tensor:
+    """Any operand as a Tensor (scalars become 0-d constants)."""
+    if isinstance(x, Tensor):
+        return x
+    return Tensor._make(_to_array(x, copy=False), False, None)
+
+
+def raw(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+def shape_of(x: Any) -> tuple[int, ...]:
+    return x.data.shape if isinstance(x, Tensor) else np.shape(x)
+
+
+def broadcast_error(op: str, *operands: Any) -> ValueError:
+    shapes = " and ".join(str(tuple(shape_of(o))) for o in operands)
+    return ValueError(
+        f"{op}: shapes {shapes} cannot be broadcast together (NumPy broadcasting: trailing "
+        "axes must be equal or 1)"
+    )
+
+
+def axis_args(axis: Any, keepdims: bool, kw: dict[str, Any], op: str) -> tuple[Any, bool]:
+    """Accept NumPy's ``axis``/``keepdims`` and PyTorch's ``dim``/``keepdim``."""
+    if kw:
+        if "dim" in kw:
+            if axis is not None:
+                raise TypeError(f"{op}: give either axis= or dim=, not both")
+            axis = kw.pop("dim")
+        if "keepdim" in kw:
+            keepdims = kw.pop("keepdim")
+        if kw:
+            raise TypeError(f"{op}: unexpected keyword argument(s) {sorted(kw)}")
+    return axis, bool(keepdims)
+
+
+def normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
+    """``axis`` (None, int or sequence) as a sorted tuple of non-negative ints."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        a = int(a)
+        if not -max(ndim, 1) <= a < max(ndim, 1):
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dims")
+        out.append(a % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: repeated axis in {axis}")
+    return tuple(sorted(out))
+
+
+def reduced_shape(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[int, ...]:
+    """``shape`` with the reduced axes kept as size 1 (the keepdims shape)."""
+    if axes is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+class SumToShape(Function):
+    """Sum a broadcast array back to ``shape``. Derivative: broadcast the gradient again."""
+
+    __slots__ = ("in_shape", "shape")
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, shape: tuple[int, ...]) -> np.ndarray:
+        ctx.in_shape = x.data.shape
+        ctx.shape = shape
+        return _sum_to_shape_array(x.data, shape)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        from microgradnet.ops.shape import broadcast_to
+
+        return broadcast_to(grad, ctx.in_shape), None
+
+
+def _sum_to_shape_array(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    lead = a.ndim - len(shape)
+    if lead < 0:
+        raise ValueError(f"cannot sum shape {a.shape} to {shape}")
+    axes = list(range(lead))
+    for i, s in enumerate(shape):
+        n = a.shape[lead + i]
+        if s == 1 and n != 1:
+            axes.append(lead + i)
+        elif s != n:
+            raise ValueError(f"cannot sum shape {a.shape} to {shape}")
+    out = a.sum(axis=tuple(axes), keepdims=True) if axes else a
+    return out.reshape(shape)
+
+
+def sum_to_shape(g: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """Reduce a gradient of a broadcast result to the shape of the input that was broadcast."""
+    if g.data.shape == tuple(shape):
+        return g
+    return SumToShape.apply(g, tuple(shape))

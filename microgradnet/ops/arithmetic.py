@@ -1,0 +1,230 @@
+"""Arithmetic: ``+ - * / **``, negation and ``abs``.
+
+Each rule returns one gradient per input, at the broadcast output shape; the engine sums each
+back to its input's shape. Rules use Tensor ops, so every derivative can be differentiated again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from microgradnet.autograd.function import Function
+from microgradnet.ops._util import as_operand, broadcast_error
+from microgradnet.tensor import Tensor
+
+
+def _d(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+class Add(Function):
+    """x + y. Derivative: d/dx = 1, d/dy = 1."""
+
+    __slots__ = ()
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
+        return _d(x) + _d(y)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        return grad, grad
+
+
+class Sub(Function):
+    """x - y. Derivative: d/dx = 1, d/dy = -1."""
+
+    __slots__ = ()
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
+        return _d(x) - _d(y)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        return grad, (-grad if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """x * y. Derivative: d/dx = y, d/dy = x."""
+
+    __slots__ = ()
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
+        ctx.save_for_backward(x, y)
+        return _d(x) * _d(y)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        x, y = ctx.saved_tensors
+        nx, ny = ctx.needs_input_grad
+        return (grad * y if nx else None), (grad * x if ny else None)
+
+
+class Div(Function):
+    """x / y. Derivative: d/dx = 1/y, d/dy = -x/y²."""
+
+    __slots__ = ()
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
+        ctx.save_for_backward(x, y)
+        return _d(x) / _d(y)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        x, y = ctx.saved_tensors
+        nx, ny = ctx.needs_input_grad
+        gx = grad / y if nx else None
+        gy = -grad * x / (y * y) if ny else None
+        return gx, gy
+
+
+class Neg(Function):
+    """-x. Derivative: -1."""
+
+    __slots__ = ()
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> np.ndarray:
+        return np.negative(x.data)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        return -grad
+
+
+class Pow(Function):
+    """x ** y. Derivative: d/dx = y·x^(y-1), d/dy = x^y·log(x)."""
+
+    __slots__ = ()
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
+        ctx.save_for_backward(x, y)
+        return np.power(_d(x), _d(y))
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        from microgradnet.ops.elementwise import log, where
+
+        x, y = ctx.saved_tensors
+        nx, ny = ctx.needs_input_grad
+        gx = gy = None
+        if nx:
+            if isinstance(y, Tensor):
+                # y == 0 gives 0·x^-1, which is nan at x == 0; the derivative there is 0.
+                gx = where(y == 0, 0.0, grad * y * x ** (y - 1))
+            elif y == 0:
+                gx = grad * 0.0
+            elif y == 1:
+                gx = grad
+            elif y == 2:
+                gx = grad * x * 2.0
+            else:
+                gx = grad * y * x ** (y - 1)
+        if ny:
+            xt = x if isinstance(x, Tensor) else Tensor._make(np.asarray(x), False, None)
+            # x^y·log(x), taken as 0 where x == 0 (the limit for y > 0, as PyTorch does)
+            gy = grad * where(xt == 0, 0.0, (x ** y) * log(where(xt == 0, 1.0, xt)))
+        return gx, gy
+
+
+class Abs(Function):
+    """|x|. Derivative: sign(x) (0 at x = 0, as PyTorch)."""
+
+    __slots__ = ()
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.abs(x.data)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        from microgradnet.ops.elementwise import sign
+
+        (x,) = ctx.saved_tensors
+        return grad * sign(x).detach()
+
+
+def _binary(cls: type[Function], name: str, x: Any, y: Any) -> Tensor:
+    x = as_operand(x)
+    y = as_operand(y)
+    if not isinstance(x, Tensor) and not isinstance(y, Tensor):
+        x = as_operand(np.asarray(x))
+    try:
+        return cls.apply(x, y)
+    except ValueError as e:
+        if "broadcast" in str(e) and not str(e).startswith(name):
+            raise broadcast_error(name, x, y) from None
+        raise
+
+
+def add(x: Any, y: Any) -> Tensor:
+    """Elementwise ``x + y`` with NumPy broadcasting."""
+    return _binary(Add, "add", x, y)
+
+
+def sub(x: Any, y: Any) -> Tensor:
+    """Elementwise ``x - y`` with NumPy broadcasting."""
+    return _binary(Sub, "sub", x, y)
+
+
+def mul(x: Any, y: Any) -> Tensor:
+    """Elementwise ``x * y`` with NumPy broadcasting."""
+    return _binary(Mul, "mul", x, y)
+
+
+def div(x: Any, y: Any) -> Tensor:
+    """Elementwise true division ``x / y`` with NumPy broadcasting."""
+    return _binary(Div, "div", x, y)
+
+
+true_divide = divide = div
+subtract = sub
+multiply = mul
+
+
+def pow(x: Any, y: Any) -> Tensor:
+    """Elementwise power ``x ** y`` (either may be a tensor)."""
+    return _binary(Pow, "pow", x, y)
+
+
+power = pow
+
+
+def neg(x: Any) -> Tensor:
+    """Elementwise negation ``-x``."""
+    return Neg.apply(as_operand(x) if isinstance(x, Tensor) else as_operand(np.asarray(x)))
+
+
+negative = neg
+
+
+def abs(x: Any) -> Tensor:
+    """Elementwise absolute value."""
+    x = x if isinstance(x, Tensor) else as_operand(np.asarray(x))
+    return Abs.apply(x)
+
+
+def floor_divide(x: Any, y: Any) -> Tensor:
+    """Elementwise floor division (piecewise constant: no gradient)."""
+    return Tensor._make(np.asarray(np.floor_divide(_d(as_operand(x)), _d(as_operand(y)))),
+                        False, None)
+
+
+def remainder(x: Any, y: Any) -> Tensor:
+    """Elementwise remainder with the sign of the divisor, as NumPy (no gradient)."""
+    return Tensor._make(np.asarray(np.remainder(_d(as_operand(x)), _d(as_operand(y)))),
+                        False, None)

@@ -1,0 +1,88 @@
+"""Comparisons and logical functions: bool tensors that never require grad."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from microgradnet.ops._util import axis_args, broadcast_error, normalize_axes
+from microgradnet.tensor import Tensor
+
+
+def _d(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else np.asarray(x) if isinstance(x, list) else x
+
+
+def _cmp(fn: Any, name: str, x: Any, y: Any) -> Tensor:
+    try:
+        out = fn(_d(x), _d(y))
+    except ValueError as e:
+        if "broadcast" in str(e):
+            raise broadcast_error(name, x, y) from None
+        raise
+    return Tensor._make(np.asarray(out), False, None)
+
+
+def lt(x: Any, y: Any) -> Tensor:
+    """Elementwise ``x < y`` as a bool tensor."""
+    return _cmp(np.less, "lt", x, y)
+
+
+def le(x: Any, y: Any) -> Tensor:
+    """Elementwise ``x <= y`` as a bool tensor."""
+    return _cmp(np.less_equal, "le", x, y)
+
+
+def gt(x: Any, y: Any) -> Tensor:
+    """Elementwise ``x > y`` as a bool tensor."""
+    return _cmp(np.greater, "gt", x, y)
+
+
+def ge(x: Any, y: Any) -> Tensor:
+    """Elementwise ``x >= y`` as a bool tensor."""
+    return _cmp(np.greater_equal, "ge", x, y)
+
+
+def eq(x: Any, y: Any) -> Tensor:
+    """Elementwise ``x == y`` as a bool tensor."""
+    return _cmp(np.equal, "eq", x, y)
+
+
+def ne(x: Any, y: Any) -> Tensor:
+    """Elementwise ``x != y`` as a bool tensor."""
+    return _cmp(np.not_equal, "ne", x, y)
+
+
+def logical_and(x: Any, y: Any) -> Tensor:
+    return _cmp(np.logical_and, "logical_and", x, y)
+
+
+def logical_or(x: Any, y: Any) -> Tensor:
+    return _cmp(np.logical_or, "logical_or", x, y)
+
+
+def logical_not(x: Any) -> Tensor:
+    return Tensor._make(np.asarray(np.logical_not(_d(x))), False, None)
+
+
+def isfinite(x: Any) -> Tensor:
+    return Tensor._make(np.asarray(np.isfinite(_d(x))), False, None)
+
+
+def isnan(x: Any) -> Tensor:
+    return Tensor._make(np.asarray(np.isnan(_d(x))), False, None)
+
+
+def any(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
+    axis, keepdims = axis_args(axis, keepdims, kw, "any")
+    a = np.asarray(_d(x))
+    return Tensor._make(np.asarray(np.any(a, axis=normalize_axes(axis, a.ndim, "any"),
+                                          keepdims=keepdims)), False, None)
+
+
+def all(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
+    axis, keepdims = axis_args(axis, keepdims, kw, "all")
+    a = np.asarray(_d(x))
+    return Tensor._make(np.asarray(np.all(a, axis=normalize_axes(axis, a.ndim, "all"),
+                                          keepdims=keepdims)), False, None)
