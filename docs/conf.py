@@ -1,0 +1,52 @@
+"""Sphinx configuration: furo theme, MyST Markdown pages, executed MyST-NB tutorials."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.abspath(".."))
+
+project = "microgradnet"
+author = "the microgradnet developers"
+copyright = "2026, the microgradnet developers"
+
+extensions = [
+    "myst_nb",  # MyST Markdown pages and executed text notebooks (tutorials)
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+]
+
+source_suffix = {".md": "myst-nb", ".rst": "restructuredtext"}
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**/.ipynb_checkpoints", "README.md"]
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
+myst_heading_anchors = 3
+
+# Tutorials are executed on every build; a failing cell (or assertion) fails the build.
+nb_execution_mode = "force"
+nb_execution_raise_on_error = True
+nb_execution_timeout = 300
+nb_execution_show_tb = True
+
+autodoc_default_options = {"members": True, "undoc-members": False, "show-inheritance": True}
+autodoc_typehints = "description"
+autodoc_member_order = "bysource"
+napoleon_google_docstring = True
+napoleon_numpy_docstring = False
+
+html_theme = "furo"
+html_title = "microgradnet"
+suppress_warnings = ["mystnb.unknown_mime_type"]
+
+
+def _escape_bars(app, what, name, obj, options, lines):  # noqa: ANN001
+    """Docstrings write |x| for absolute values; reST would read it as a substitution."""
+    for i, line in enumerate(lines):
+        if "|" in line and not line.lstrip().startswith(("+", "|")):
+            lines[i] = line.replace("|", r"\|")
+
+
+def setup(app):  # noqa: ANN001
+    app.connect("autodoc-process-docstring", _escape_bars)
