@@ -18,6 +18,7 @@ import numpy as np
 from microgradnet.autograd.grad_mode import _state
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_new = object.__new__
 _FREED = object()  # marker left in ``_saved`` once the sweep has freed the buffers
 
 FREED_MESSAGE = (
@@ -81,37 +82,35 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run the forward and record the node if grad mode is on and an input requires grad."""
-        ctx = object.__new__(cls)
-        record = False
+        # The per-op hot path: one pass over the arguments, no work for the graph unless needed.
+        edges = None
         if _state.enabled:
             for a in args:
                 if isinstance(a, Tensor) and a.requires_grad:
-                    record = True
+                    edges = []
+                    needs = []
+                    for b in args:
+                        if isinstance(b, Tensor) and b.requires_grad:
+                            fn = b.grad_fn
+                            edges.append((b, 0, b.data.shape) if fn is None else
+                                         (fn, b._output_nr, b.data.shape))
+                            needs.append(True)
+                        else:
+                            edges.append(None)
+                            needs.append(False)
+                    edges = tuple(edges)
                     break
-        if record:
-            edges = []
-            needs = []
-            for a in args:
-                if isinstance(a, Tensor) and a.requires_grad:
-                    fn = a.grad_fn
-                    if fn is None:
-                        edges.append((a, 0, a.data.shape))
-                    else:
-                        edges.append((fn, a._output_nr, a.data.shape))
-                    needs.append(True)
-                else:
-                    edges.append(None)
-                    needs.append(False)
-            ctx.next_functions = tuple(edges)
-            ctx.needs_input_grad = tuple(needs)
+        if edges is None and cls._forward_on_arrays:
+            # Nothing to record: internal ops run on a shared scratch ctx whose saves are no-ops.
+            ctx = cls.__dict__.get("_scratch") or _scratch(cls)
         else:
-            ctx.next_functions = None
-        ctx._saved = None
-        ctx._hooks = None
-        if _state.anomaly and record:
-            ctx._site = user_call_site()
-        else:
-            ctx._site = None
+            ctx = _new(cls)
+            ctx.next_functions = edges
+            if edges is not None:
+                ctx.needs_input_grad = tuple(needs)
+            ctx._saved = None
+            ctx._hooks = None
+            ctx._site = user_call_site() if edges is not None and _state.anomaly else None
 
         if cls._forward_on_arrays:
             out = cls.forward(ctx, *args, **kwargs)
@@ -123,23 +122,24 @@ class Function:
             finally:
                 _state.enabled = prev
 
-        if type(out) is tuple:
-            n = len(out)
-            outs = tuple(_wrap_output(o, ctx if record else None, i) for i, o in enumerate(out))
-            if record:
-                ctx._n_out = n
-                ctx._out_meta = tuple((o.data.shape, o.data.dtype) for o in outs)
-                for o in outs:
-                    _check_float(o, cls)
-            return outs
         if type(out) is not np.ndarray:
+            if type(out) is tuple:
+                return _wrap_outputs(ctx, out, edges is not None)
             out = out.data if isinstance(out, Tensor) else np.asarray(out)
-        t = Tensor._make(out, record, ctx if record else None)
-        if record:
-            if out.dtype.kind not in "fc":
-                _check_float(t, cls)
-            if cls._view_of >= 0:
-                t._vc = args[cls._view_of]._shared_version()
+        t = _new(Tensor)
+        t.data = out
+        t.grad = None
+        t._vc = None
+        t._meta = None
+        t._output_nr = 0
+        if edges is not None and out.dtype.kind in "fc":
+            t.requires_grad = True
+            t.grad_fn = ctx
+        else:  # not recorded (or an integer/bool result, which cannot carry gradients)
+            t.requires_grad = False
+            t.grad_fn = None
+        if cls._view_of >= 0:
+            t._vc = args[cls._view_of]._shared_version()
         return t
 
     # -- the ctx API --------------------------------------------------------------------------
@@ -237,19 +237,30 @@ class Function:
         return f"<{type(self).__name__} node>"
 
 
-def _check_float(t: Tensor, cls: type) -> None:
-    """Outputs of non-float dtype cannot carry gradients: record them as constants."""
-    if t.data.dtype.kind not in "fc":
-        t.requires_grad = False
-        t.grad_fn = None
+def _scratch(cls: type[Function]) -> Function:
+    """The throwaway ctx an internal op's forward writes to when nothing is recorded."""
+    ctx = _new(cls)
+    ctx.next_functions = None
+    ctx._saved = None
+    ctx._hooks = None
+    ctx._site = None
+    cls._scratch = ctx
+    return ctx
 
 
-def _wrap_output(o: Any, node: Function | None, i: int) -> Tensor:
-    arr = o.data if isinstance(o, Tensor) else np.asarray(o)
-    t = Tensor._make(arr, node is not None, node)
-    if i:
+def _wrap_outputs(node: Function, outs: tuple[Any, ...], record: bool) -> tuple[Tensor, ...]:
+    """Outputs of a multi-output node; integer/bool outputs never carry gradients."""
+    res = []
+    for i, o in enumerate(outs):
+        arr = o.data if isinstance(o, Tensor) else np.asarray(o)
+        diff = record and arr.dtype.kind in "fc"
+        t = Tensor._make(arr, diff, node if diff else None)
         t._output_nr = i
-    return t
+        res.append(t)
+    if record:
+        node._n_out = len(res)
+        node._out_meta = tuple((t.data.shape, t.data.dtype) for t in res)
+    return tuple(res)
 
 
 class FunctionCtx:  # kept for API symmetry: ``mg.Function`` subclasses receive the node as ctx

@@ -27,7 +27,8 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
-        return _d(x) + _d(y)
+        return (x.data if isinstance(x, Tensor) else x) + (
+            y.data if isinstance(y, Tensor) else y)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -42,7 +43,8 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
-        return _d(x) - _d(y)
+        return (x.data if isinstance(x, Tensor) else x) - (
+            y.data if isinstance(y, Tensor) else y)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -58,7 +60,8 @@ class Mul(Function):
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
         ctx.save_for_backward(x, y)
-        return _d(x) * _d(y)
+        return (x.data if isinstance(x, Tensor) else x) * (
+            y.data if isinstance(y, Tensor) else y)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -76,7 +79,8 @@ class Div(Function):
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
         ctx.save_for_backward(x, y)
-        return _d(x) / _d(y)
+        return (x.data if isinstance(x, Tensor) else x) / (
+            y.data if isinstance(y, Tensor) else y)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -159,10 +163,11 @@ class Abs(Function):
 
 
 def _binary(cls: type[Function], name: str, x: Any, y: Any) -> Tensor:
-    x = as_operand(x)
-    y = as_operand(y)
-    if not isinstance(x, Tensor) and not isinstance(y, Tensor):
-        x = as_operand(np.asarray(x))
+    if not (isinstance(x, Tensor) and isinstance(y, Tensor)):  # scalars stay weakly typed
+        x = as_operand(x)
+        y = as_operand(y)
+        if not isinstance(x, Tensor) and not isinstance(y, Tensor):
+            x = as_operand(np.asarray(x))
     try:
         return cls.apply(x, y)
     except ValueError as e:
