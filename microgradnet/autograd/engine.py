@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from microgradnet.autograd.function import _FREED
 from microgradnet.autograd.grad_mode import _state
 
 # Observer called as ``observer(node, grads_in, grads_out)`` for every node processed; None when
@@ -125,7 +126,7 @@ def run_backward(
                 if edge is None or g is None:
                     continue
                 target, k, shape = edge
-                if g.shape != shape:
+                if g.data.shape != shape:
                     g = _reduce_to_shape(g, shape, node)
                 if target._is_tensor:
                     _to_leaf(target, g, create_graph, capture, captured)
@@ -140,7 +141,8 @@ def run_backward(
                 if left == 0:
                     ready.append(target)
             if not retain_graph:
-                node._release()
+                node._saved = _FREED  # free the saved buffers as soon as the node has run
+                node._out = None
     finally:
         _state.enabled = prev_mode
     return captured

@@ -29,14 +29,30 @@ FREED_MESSAGE = (
 )
 
 
-def user_call_site() -> str | None:
-    """'file:line in function' of the innermost user frame (cheap: no frame is kept)."""
+_internal_code: dict[Any, bool] = {}  # code object -> defined inside microgradnet?
+
+
+def user_call_site() -> tuple[Any, int] | None:
+    """(code, line) of the innermost frame outside microgradnet: cheap, no frame is kept."""
     f = sys._getframe(1)
-    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
+    cache = _internal_code
+    while f is not None:
+        code = f.f_code
+        inside = cache.get(code)
+        if inside is None:
+            inside = cache[code] = code.co_filename.startswith(_PKG_DIR)
+        if not inside:
+            return code, f.f_lineno
         f = f.f_back
-    if f is None:
-        return None
-    return f"{f.f_code.co_filename}:{f.f_lineno} in {f.f_code.co_name}"
+    return None
+
+
+def format_site(site: Any) -> str:
+    """'file:line in function' for a recorded call site."""
+    if site is None:
+        return "an unknown place"
+    code, line = site
+    return f"{code.co_filename}:{line} in {code.co_name}"
 
 
 class Function:
@@ -148,7 +164,9 @@ class Function:
         if self.next_functions is None:
             return
         self._saved = values
-        self._versions = tuple(v._version if isinstance(v, Tensor) else 0 for v in values)
+        self._versions = [
+            (0 if v._vc is None else v._vc[0]) if isinstance(v, Tensor) else 0 for v in values
+        ]
         if self._site is None:
             self._site = user_call_site()
 
@@ -166,7 +184,7 @@ class Function:
                     f"{self.op_name}: a tensor it saved for the backward sweep (shape "
                     f"{v.shape}, {v.dtype}) was modified in place afterwards (version {ver} -> "
                     f"{v._version}), so its gradient would be wrong. The op was created at "
-                    f"{self._site or 'an unknown place'}. Use an out-of-place operation "
+                    f"{format_site(self._site)}. Use an out-of-place operation "
                     "(y = x + 1 instead of x += 1) or .clone() the tensor before modifying it."
                 )
         return saved
@@ -191,7 +209,7 @@ class Function:
             raise RuntimeError(
                 f"{self.op_name}: its output was modified in place before backward, so its "
                 "gradient would be wrong. The op was created at "
-                f"{self._site or 'an unknown place'}. Clone the output before changing it."
+                f"{format_site(self._site)}. Clone the output before changing it."
             )
         return Tensor._make(self._out, True, self)
 
@@ -206,8 +224,8 @@ class Function:
 
     @property
     def site(self) -> str | None:
-        """Where in user code the node was created, when known."""
-        return self._site
+        """Where in user code the node was created ('file:line in function'), when known."""
+        return None if self._site is None else format_site(self._site)
 
     def name(self) -> str:  # PyTorch's grad_fn.name()
         return type(self).__name__
