@@ -30,3 +30,6 @@ $(VENV)/.installed-docs: $(VENV)/.installed
 
 docs: $(VENV)/.installed-docs
 	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/run.py
