@@ -1,0 +1,101 @@
+"""Array helpers for preparing data: one-hot targets, standardized inputs, train/test splits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from microgradnet.tensor import Tensor, get_default_dtype
+
+__all__ = ["one_hot", "standardize", "train_test_split"]
+
+
+def _array(a: Any) -> np.ndarray:
+    return a.data if isinstance(a, Tensor) else np.asarray(a)
+
+
+def one_hot(y: Any, num_classes: int | None = None, dtype: Any = None) -> np.ndarray:
+    """Class labels (n,) as one-hot rows (n, num_classes), e.g. for training with SSE or MSE.
+
+    ``num_classes`` defaults to ``max(y) + 1``; ``dtype`` to the default floating dtype.
+    For a Tensor inside a graph use ``mg.functional.one_hot``.
+    """
+    labels = _array(y)
+    if labels.dtype.kind not in "iub":
+        if labels.size and not np.all(labels == np.round(labels)):
+            raise TypeError("one_hot: labels must be integers")
+    labels = labels.astype(np.int64)
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"one_hot: labels must be >= 0, got {labels.min()}")
+    if num_classes is None:
+        num_classes = int(labels.max()) + 1 if labels.size else 0
+    k = int(num_classes)
+    if labels.size and labels.max() >= k:
+        raise ValueError(f"one_hot: label {labels.max()} does not fit num_classes={k}")
+    out = np.zeros(labels.shape + (k,), dtype=get_default_dtype() if dtype is None else dtype)
+    np.put_along_axis(out, labels[..., None], 1, axis=-1)
+    return out
+
+
+def standardize(
+    X: Any, mean: Any = None, std: Any = None, eps: float = 1e-8
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Shift and scale each column to mean 0 and standard deviation 1.
+
+    Without ``mean``/``std`` they are computed from ``X``; pass the training set's values to
+    transform validation and test data the same way. Returns ``(X_standardized, mean, std)``.
+    """
+    arr = _array(X)
+    if mean is None:
+        mean = arr.mean(axis=0)
+    if std is None:
+        std = arr.std(axis=0)
+    mean, std = np.asarray(mean, dtype=arr.dtype), np.asarray(std, dtype=arr.dtype)
+    return (arr - mean) / np.maximum(std, eps), mean, std
+
+
+def train_test_split(
+    X: Any,
+    y: Any,
+    test_size: float | int = 0.25,
+    seed: int | None = None,
+    shuffle: bool = True,
+    stratify: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Split ``(X, y)`` into ``X_train, X_test, y_train, y_test`` (scikit-learn's order).
+
+    ``test_size`` is a fraction in (0, 1) or a number of samples. ``stratify=True`` keeps
+    each class's share the same in both parts (``y`` must hold class labels).
+    """
+    X, y = _array(X), _array(y)
+    n = len(X)
+    if len(y) != n:
+        raise ValueError(f"train_test_split: X has {n} samples but y has {len(y)}")
+    if isinstance(test_size, float):
+        if not 0.0 < test_size < 1.0:
+            raise ValueError(f"train_test_split: a fractional test_size must be in (0, 1), "
+                             f"got {test_size}")
+        n_test = int(np.ceil(test_size * n))
+    else:
+        n_test = int(test_size)
+    if not 0 < n_test < n:
+        raise ValueError(f"train_test_split: test_size={test_size} leaves an empty part "
+                         f"of {n} samples")
+    rng = np.random.default_rng(seed)
+    if stratify:
+        labels = y.reshape(n, -1).argmax(1) if y.ndim > 1 and y.shape[1] > 1 else y.reshape(n)
+        test_idx = []
+        for c in np.unique(labels):
+            idx = np.flatnonzero(labels == c)
+            if shuffle:
+                idx = rng.permutation(idx)
+            test_idx.append(idx[: int(round(len(idx) * n_test / n))])
+        test = np.sort(np.concatenate(test_idx))
+        train = np.setdiff1d(np.arange(n), test)
+        if shuffle:
+            train, test = rng.permutation(train), rng.permutation(test)
+    else:
+        order = rng.permutation(n) if shuffle else np.arange(n)
+        test, train = order[:n_test], order[n_test:]
+    return X[train], X[test], y[train], y[test]
