@@ -417,9 +417,17 @@ def _in_notebook() -> bool:
     return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
 
 
-def _format_logs(logs: Mapping[str, float]) -> str:
-    return "  ".join(f"{k} {v:.3f}" if "accuracy" in k else f"{k} {v:.4g}"
-                     for k, v in logs.items() if k not in ("lr", "time"))
+def _format_logs(logs: Mapping[str, float], short: bool = False) -> str:
+    parts = []
+    for key, value in logs.items():
+        if key in ("lr", "time"):
+            continue
+        text = f"{value:.3f}" if "accuracy" in key else f"{value:.4g}"
+        parts.append(f"{key.replace('accuracy', 'acc') if short else key} {text}")
+    return "  ".join(parts)
+
+
+_BAR = "{desc} {n_fmt}/{total_fmt} |{bar:16}| [{elapsed}<{remaining}]{postfix}"
 
 
 class _Progress:
@@ -436,22 +444,29 @@ class _Progress:
                 import ipywidgets  # noqa: F401
                 from tqdm.notebook import tqdm as notebook_tqdm
 
-                self.bar = notebook_tqdm(total=epochs, desc="fit", unit="epoch")
+                self.bar = notebook_tqdm(total=epochs, desc="epoch")
                 return
             except ImportError:
                 pass
         if getattr(stream, "isatty", lambda: False)():
             from tqdm import tqdm
 
-            self.bar = tqdm(total=epochs, desc="fit", unit="epoch", file=stream,
-                            dynamic_ncols=True)
+            try:
+                size = os.get_terminal_size(stream.fileno())
+            except (AttributeError, OSError, ValueError):
+                size = os.terminal_size((0, 0))
+            # some pseudo-terminals report a 0 x 0 size, which makes tqdm draw nothing
+            ok = size.columns > 0 and size.lines > 0
+            self.bar = tqdm(total=epochs, desc="epoch", file=stream, bar_format=_BAR,
+                            dynamic_ncols=ok, ncols=None if ok else 120,
+                            nrows=None if ok else 24)
         else:
             self.plain = True
 
     def update(self, epoch: int, logs: Mapping[str, float]) -> None:
         if self.bar is not None:
             self.bar.update(1)
-            self.bar.set_postfix_str(_format_logs(logs), refresh=True)
+            self.bar.set_postfix_str(_format_logs(logs, short=True), refresh=True)
         elif self.plain and (epoch == 1 or epoch % self.every == 0 or epoch == self.epochs):
             width = len(str(self.epochs))
             print(f"epoch {epoch:>{width}}/{self.epochs}  {_format_logs(logs)}",
