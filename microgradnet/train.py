@@ -205,7 +205,7 @@ class EarlyStopping(Callback):
                                     for k, v in self.model.state_dict().items()}
         else:
             self._wait += 1
-            if self._wait > self.patience:
+            if self._wait >= self.patience:
                 self.stopped_epoch = epoch
                 self.request_stop("early_stopping")
 
