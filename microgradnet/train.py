@@ -565,6 +565,8 @@ def fit(
                 meter.add(value, output.data, yb.data)
                 for cb in callbacks:
                     cb.on_batch_end(batch, value)
+            if meter.n == 0:
+                raise ValueError("fit: the training data yielded no batches")
             logs = meter.result()                         # the epoch's global error
             if val_loader is not None:
                 logs.update(_run_eval(model, val_loader, loss_fn, accuracy, custom, "val_"))
