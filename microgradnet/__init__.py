@@ -91,3 +91,6 @@ __version__ = "0.1.0"
 
 from microgradnet import testing  # noqa: E402,F401
 from microgradnet.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
+from microgradnet import functional, nn, optim  # noqa: E402
+from microgradnet import data, train, viz  # noqa: E402
+from microgradnet.serialization import *  # noqa: E402,F403

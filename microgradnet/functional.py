@@ -1,0 +1,1 @@
+"""Neural-net functions (activations, losses, linear, dropout) and autograd functional API."""

@@ -1,0 +1,1 @@
+"""Neural-network building blocks: Module, layers, the MLP, losses, initialisers."""

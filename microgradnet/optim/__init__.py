@@ -1,0 +1,1 @@
+"""Optimizers that adapt weights with the derivatives backward computed, and lr schedulers."""

@@ -1,0 +1,3 @@
+"""mg.save / mg.load: state dicts as .npz plus a JSON manifest, never unpickling anything."""
+
+__all__: list[str] = []
