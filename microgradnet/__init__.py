@@ -89,8 +89,11 @@ long = int64
 
 __version__ = "0.1.0"
 
-from microgradnet import testing  # noqa: E402,F401
+from microgradnet import data, functional, nn, optim, testing, train, viz  # noqa: E402
+from microgradnet.autograd.anomaly import (  # noqa: E402
+    detect_anomaly,
+    is_anomaly_enabled,
+    set_detect_anomaly,
+)
 from microgradnet.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
-from microgradnet import functional, nn, optim  # noqa: E402
-from microgradnet import data, train, viz  # noqa: E402
 from microgradnet.serialization import *  # noqa: E402,F403

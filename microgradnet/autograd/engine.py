@@ -73,6 +73,9 @@ def run_backward(
     """
     capture: dict[Any, int] | None = None
     captured: list[Any] | None = None
+    # Arrays already owned by someone (the seeds, grads handed to a leaf): never hand one to a
+    # leaf again, so an in-place change of one .grad (clipping, zero_grad) cannot reach another.
+    given = {id(g.data) for g in grad_outputs}
     if inputs is not None:
         captured = [None] * len(inputs)
         capture = {}
@@ -84,7 +87,7 @@ def run_backward(
     for out, g in zip(outputs, grad_outputs):
         node = out.grad_fn
         if node is None:  # an output that is itself a leaf
-            _to_leaf(out, g, create_graph, capture, captured)
+            _to_leaf(out, g, create_graph, capture, captured, given)
             continue
         buf = pending.get(node)
         if buf is None:
@@ -129,7 +132,7 @@ def run_backward(
                 if g.data.shape != shape:
                     g = _reduce_to_shape(g, shape, node)
                 if target._is_tensor:
-                    _to_leaf(target, g, create_graph, capture, captured)
+                    _to_leaf(target, g, create_graph, capture, captured, given)
                     continue
                 buf = pending.get(target)
                 if buf is None:
@@ -148,7 +151,8 @@ def run_backward(
     return captured
 
 
-def _to_leaf(leaf: Any, g: Any, create_graph: bool, capture: Any, captured: Any) -> None:
+def _to_leaf(leaf: Any, g: Any, create_graph: bool, capture: Any, captured: Any,
+             given: set[int]) -> None:
     """Deliver a finished gradient to a leaf: capture it (mg.grad) or add it to ``.grad``."""
     if capture is not None:
         i = capture.get(leaf)
@@ -165,11 +169,10 @@ def _to_leaf(leaf: Any, g: Any, create_graph: bool, capture: Any, captured: Any)
         g = g.to(leaf.data.dtype)
     if not create_graph:
         g = g.detach()
-        # Never hand the same buffer to two leaves: an in-place change of one .grad (gradient
-        # clipping, zero_grad) must not reach another.
         arr = g.data
-        if arr.base is not None or not arr.flags.writeable:
-            g.data = arr.copy()
+        if arr.base is not None or not arr.flags.writeable or id(arr) in given:
+            g.data = arr = arr.copy()
+        given.add(id(arr))
     if leaf.grad is None:
         leaf.grad = g
     else:

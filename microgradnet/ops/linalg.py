@@ -69,7 +69,7 @@ def matmul(x: Any, y: Any) -> Tensor:
             return MatMul.apply(x.reshape(1, -1), y).squeeze(-2)
         return MatMul.apply(x, y.reshape(-1, 1)).squeeze(-1)
     except ValueError as e:
-        if str(e).startswith("matmul:"):
+        if str(e).startswith("matmul: shapes"):
             raise
         raise _matmul_error(x, y) from None
 
