@@ -1,0 +1,1 @@
+"""Tests of mg.optim: optimizers and learning-rate schedulers."""
