@@ -10,7 +10,8 @@ import pytest
 
 import microgradnet as mg
 
-MODULES = ["microgradnet.optim", "microgradnet.optim.optimizer", "microgradnet.optim.sgd"]
+MODULES = ["microgradnet.optim", "microgradnet.optim.optimizer", "microgradnet.optim.sgd",
+           "microgradnet.optim.adam", "microgradnet.optim.rmsprop", "microgradnet.optim.adagrad"]
 
 
 @pytest.mark.parametrize("name", MODULES)
