@@ -310,7 +310,7 @@ def one_hot(x: Any, num_classes: int = -1) -> Tensor:
 
     >>> F.one_hot(mg.tensor([0, 2]), 3)
     tensor([[1, 0, 0],
-           [0, 0, 1]])
+            [0, 0, 1]])
     """
     a = x.data if isinstance(x, Tensor) else np.asarray(x)
     if a.dtype.kind not in "iu":
