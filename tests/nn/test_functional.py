@@ -203,9 +203,11 @@ def test_doctests() -> None:
     import microgradnet.nn.loss
     import microgradnet.nn.mlp
     import microgradnet.nn.module
+    import microgradnet.serialization
 
     for module in (microgradnet.functional, microgradnet.nn.module, microgradnet.nn.layers,
-                   microgradnet.nn.loss, microgradnet.nn.mlp, microgradnet.nn.init):
+                   microgradnet.nn.loss, microgradnet.nn.mlp, microgradnet.nn.init,
+                   microgradnet.serialization):
         res = doctest.testmod(module, extraglobs={"mg": mg, "F": F, "np": np,
                                                   "Linear": mg.nn.Linear})
         assert res.failed == 0, module.__name__
