@@ -11,7 +11,8 @@ import pytest
 import microgradnet as mg
 
 MODULES = ["microgradnet.optim", "microgradnet.optim.optimizer", "microgradnet.optim.sgd",
-           "microgradnet.optim.adam", "microgradnet.optim.rmsprop", "microgradnet.optim.adagrad"]
+           "microgradnet.optim.adam", "microgradnet.optim.rmsprop", "microgradnet.optim.adagrad",
+           "microgradnet.optim.lr_scheduler"]
 
 
 @pytest.mark.parametrize("name", MODULES)
