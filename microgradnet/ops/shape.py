@@ -1,17 +1,20 @@
 """Shape operations: reshape, transpose/permute, broadcasting, joining and splitting.
 
 These move or copy elements without arithmetic, so each derivative is the inverse movement
-applied to the gradient (reshape back, permute back, sum over broadcast axes, ...).
+applied to the gradient (reshape back, permute back, sum over broadcast axes, split what was
+concatenated, add back what was copied, ...).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from operator import index as operator_index
 from typing import Any
 
 import numpy as np
 
 from microgradnet.autograd.function import Function
-from microgradnet.ops._util import as_tensor, sum_to_shape
+from microgradnet.ops._util import as_tensor, axis_args, normalize_axes, sum_to_shape
 from microgradnet.tensor import Tensor
 
 __all__ = [
@@ -25,6 +28,17 @@ __all__ = [
     "expand_dims",
     "expand",
     "broadcast_to",
+    "flatten",
+    "concatenate",
+    "cat",
+    "stack",
+    "split",
+    "chunk",
+    "flip",
+    "pad",
+    "repeat",
+    "tile",
+    "repeat_interleave",
 ]
 
 
@@ -198,3 +212,457 @@ def unsqueeze(x: Any, axis: Any = None, **kw: Any) -> Tensor:
 
 
 expand_dims = unsqueeze
+
+
+def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge the axes ``start_dim..end_dim`` (inclusive) into one; a 0-d tensor becomes (1,).
+
+    >>> mg.flatten(mg.zeros((2, 3, 4)), 1).shape
+    (2, 12)
+    """
+    x = as_tensor(x)
+    shape = x.data.shape
+    nd = len(shape)
+    if nd == 0:
+        return reshape(x, (1,))
+    for d in (start_dim, end_dim):
+        if not -nd <= d < nd:
+            raise ValueError(f"flatten: dim {d} is out of range for shape {shape}")
+    s, e = start_dim % nd, end_dim % nd
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for "
+                         f"shape {shape}")
+    merged = int(np.prod(shape[s:e + 1]))
+    return reshape(x, shape[:s] + (merged,) + shape[e + 1:])
+
+
+# -- joining and splitting --------------------------------------------------------------------
+def _one_axis(axis: Any, kw: dict[str, Any], op: str) -> Any:
+    """``axis`` or PyTorch's ``dim=``. Tensor methods pass the default axis 0 positionally, so a
+    ``dim=`` overrides 0; any other axis together with ``dim=`` is an error."""
+    if kw:
+        if "dim" in kw:
+            dim = kw.pop("dim")
+            if axis is not None and axis != 0:
+                raise TypeError(f"{op}: give either axis= or dim=, not both")
+            axis = dim
+        if kw:
+            raise TypeError(f"{op}: unexpected keyword argument(s) {sorted(kw)}")
+    return 0 if axis is None else axis
+
+
+def _check_axis(axis: Any, nd: int, op: str, shape: tuple[int, ...]) -> int:
+    """A single axis as a non-negative int, or a ValueError naming the op and the shape."""
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"{op}: axis must be an int, got {type(axis).__name__}")
+    if not -nd <= axis < nd:
+        raise ValueError(f"{op}: axis {axis} is out of range for shape {shape} ({nd} dims)")
+    return int(axis) % nd
+
+
+def _tensor_list(tensors: Any, op: str) -> list[Tensor]:
+    if isinstance(tensors, (Tensor, np.ndarray)) or not isinstance(tensors, Sequence):
+        raise TypeError(f"{op}: expected a list or tuple of tensors, got "
+                        f"{type(tensors).__name__}")
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty list of tensors")
+    return [as_tensor(t) for t in tensors]
+
+
+class Cat(Function):
+    """Tensors joined along an existing axis. Derivative: the gradient split back into pieces."""
+
+    __slots__ = ("axis", "sizes")
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, *xs: Tensor, axis: int) -> np.ndarray:
+        if ctx.next_functions is not None:  # only a recorded node needs the sizes
+            ctx.axis = axis
+            ctx.sizes = tuple(x.data.shape[axis] for x in xs)
+        return np.concatenate([x.data for x in xs], axis=axis)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        pieces = Split.apply(grad, ctx.sizes, ctx.axis)
+        return tuple(p if need else None for p, need in zip(pieces, ctx.needs_input_grad))
+
+
+def cat(tensors: Sequence[Any], axis: int = 0, **kw: Any) -> Tensor:
+    """Join tensors along an existing axis (``dim=`` also accepted).
+
+    >>> mg.cat([mg.zeros((2, 3)), mg.ones((1, 3))]).shape
+    (3, 3)
+
+    Raises:
+        ValueError: when the shapes differ outside ``axis`` (the message names both shapes).
+    """
+    axis = _one_axis(axis, kw, "cat")
+    ts = _tensor_list(tensors, "cat")
+    first = ts[0].data.shape
+    nd = len(first)
+    if nd == 0:
+        raise ValueError("cat: zero-dimensional tensors cannot be concatenated; use stack")
+    ax = _check_axis(axis, nd, "cat", first)
+    for t in ts[1:]:
+        s = t.data.shape
+        if len(s) != nd or s[:ax] != first[:ax] or s[ax + 1:] != first[ax + 1:]:
+            raise ValueError(f"cat: tensors must have the same shape except in axis {ax}; got "
+                             f"{first} and {s}")
+    return Cat.apply(*ts, axis=ax)
+
+
+concatenate = cat
+
+
+def stack(tensors: Sequence[Any], axis: int = 0, **kw: Any) -> Tensor:
+    """Join same-shaped tensors along a new axis (``dim=`` also accepted).
+
+    >>> mg.stack([mg.zeros(3), mg.ones(3)], axis=1).shape
+    (3, 2)
+    """
+    axis = _one_axis(axis, kw, "stack")
+    ts = _tensor_list(tensors, "stack")
+    first = ts[0].data.shape
+    for t in ts[1:]:
+        if t.data.shape != first:
+            raise ValueError(f"stack: expected all tensors to have the same shape; got {first} "
+                             f"and {t.data.shape}")
+    ax = _check_axis(axis, len(first) + 1, "stack", first + (1,))
+    new = first[:ax] + (1,) + first[ax:]
+    return Cat.apply(*(reshape(t, new) for t in ts), axis=ax)
+
+
+class Split(Function):
+    """x cut into consecutive pieces along an axis, one output per piece.
+    Derivative: the pieces' gradients concatenated (zeros for pieces that were not used)."""
+
+    __slots__ = ("_n_out", "_out_meta", "axis")
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, sizes: tuple[int, ...], axis: int) -> tuple[Any, ...]:
+        ctx.axis = axis
+        lead = (slice(None),) * axis
+        out = []
+        start = 0
+        for n in sizes:
+            out.append(x.data[lead + (slice(start, start + n),)])  # views, no copies
+            start += n
+        return tuple(out)
+
+    @staticmethod
+    def backward(ctx: Any, *grads: Tensor) -> Any:
+        return Cat.apply(*grads, axis=ctx.axis), None, None
+
+
+def _split(x: Tensor, sizes: tuple[int, ...], axis: int) -> tuple[Tensor, ...]:
+    pieces = Split.apply(x, sizes, axis)
+    vc = x._shared_version()  # the pieces are views: writing to one changes x
+    for p in pieces:
+        p._vc = vc
+    return pieces
+
+
+def _sizes_of(size: int, n: int) -> tuple[int, ...]:
+    """Pieces of ``size`` covering ``n`` (the last may be smaller); an empty axis gives one."""
+    sizes = (size,) * (n // size) + ((n % size,) if n % size else ())
+    return sizes or (0,)
+
+
+def split(x: Any, split_size_or_sections: Any, axis: int = 0, **kw: Any) -> tuple[Tensor, ...]:
+    """Cut ``x`` into pieces along ``axis`` (PyTorch): an int is the size of every piece (the last
+    may be smaller); a list gives each piece's size and must sum to the axis length.
+
+    >>> [p.shape for p in mg.split(mg.arange(5), 2)]
+    [(2,), (2,), (1,)]
+    >>> [p.shape for p in mg.split(mg.zeros((2, 5)), [1, 4], dim=1)]
+    [(2, 1), (2, 4)]
+    """
+    axis = _one_axis(axis, kw, "split")
+    x = as_tensor(x)
+    shape = x.data.shape
+    ax = _check_axis(axis, len(shape), "split", shape)
+    n = shape[ax]
+    s = split_size_or_sections
+    if isinstance(s, (int, np.integer)):
+        if s <= 0:
+            raise ValueError(f"split: split_size must be a positive integer, got {s}")
+        return _split(x, _sizes_of(int(s), n), ax)
+    if isinstance(s, Tensor):
+        s = s.data
+    try:
+        sizes = tuple(operator_index(v) for v in s)
+    except TypeError:
+        raise TypeError("split: split_size_or_sections must be an int or a sequence of ints, "
+                        f"got {s!r}") from None
+    if any(v < 0 for v in sizes) or sum(sizes) != n:
+        raise ValueError(f"split: split sizes {list(sizes)} must be non-negative and sum to "
+                         f"{n}, the length of axis {ax} of shape {shape}")
+    return _split(x, sizes, ax)
+
+
+def chunk(x: Any, chunks: int, axis: int = 0, **kw: Any) -> tuple[Tensor, ...]:
+    """Cut ``x`` into ``chunks`` pieces of equal size ceil(n / chunks) along ``axis`` (PyTorch: the
+    last may be smaller, and fewer pieces come back when the sizes do not allow ``chunks``).
+
+    >>> [p.shape for p in mg.chunk(mg.arange(5), 3)]
+    [(2,), (2,), (1,)]
+    """
+    axis = _one_axis(axis, kw, "chunk")
+    x = as_tensor(x)
+    shape = x.data.shape
+    ax = _check_axis(axis, len(shape), "chunk", shape)
+    chunks = operator_index(chunks)
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be a positive integer, got {chunks}")
+    n = shape[ax]
+    if n == 0:  # PyTorch: an empty axis gives ``chunks`` empty pieces
+        return _split(x, (0,) * chunks, ax)
+    return _split(x, _sizes_of(-(-n // chunks), n), ax)
+
+
+# -- reversing, padding, repeating -------------------------------------------------------------
+class Flip(Function):
+    """x with its elements in reverse order along ``axes``. Derivative: flip the gradient back."""
+
+    __slots__ = ("axes",)
+    _forward_on_arrays = True
+    _view_of = 0
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, axes: tuple[int, ...]) -> np.ndarray:
+        ctx.axes = axes
+        return np.flip(x.data, axes)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        return Flip.apply(grad, ctx.axes), None
+
+
+def flip(x: Any, axis: Any = None, **kw: Any) -> Tensor:
+    """Reverse the order of elements along ``axis`` (an int, a tuple, or None for all axes).
+
+    >>> mg.flip(mg.arange(3)).tolist()
+    [2, 1, 0]
+    """
+    axis, _ = axis_args(axis, False, kw, "flip")
+    x = as_tensor(x)
+    nd = x.data.ndim
+    axes = normalize_axes(axis, nd, "flip")
+    if axes is None or nd == 0:
+        axes = tuple(range(nd))
+    return Flip.apply(x, axes)
+
+
+_PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "edge", "replicate": "edge",
+              "symmetric": "symmetric", "wrap": "wrap", "circular": "wrap"}
+
+
+def _pad_pairs(pad_width: Any, shape: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    """NumPy's ``pad_width`` forms (int, (n,), (before, after), one pair per axis) as pairs."""
+    pw = np.asarray(pad_width.data if isinstance(pad_width, Tensor) else pad_width)
+    if pw.dtype.kind not in "iu" and pw.size:
+        raise TypeError(f"pad: pad_width must contain integers, got {pad_width!r}")
+    if not shape:
+        return ()
+    try:
+        pairs = np.broadcast_to(pw.astype(np.int64), (len(shape), 2))
+    except ValueError:
+        raise ValueError(
+            f"pad: pad_width {pad_width!r} does not fit shape {shape}: give an int, "
+            f"(before, after), or one (before, after) pair for each of the {len(shape)} axes"
+        ) from None
+    if (pairs < 0).any():
+        raise ValueError(f"pad: pad_width must be non-negative, got {pad_width!r}")
+    return tuple((int(b), int(a)) for b, a in pairs)
+
+
+def _along(axis: int, i: Any) -> tuple[Any, ...]:
+    """The index selecting ``i`` along ``axis`` (everything along the other axes)."""
+    return (slice(None),) * axis + (i,)
+
+
+class Pad(Function):
+    """x padded as ``np.pad`` does. Derivative: the padded gradient folded back onto x (constant
+    mode: the centre; the other modes also add each copy's gradient to the element it copied)."""
+
+    __slots__ = ("pairs", "mode")
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, pairs: tuple[tuple[int, int], ...], mode: str,
+                value: Any) -> np.ndarray:
+        ctx.pairs, ctx.mode = pairs, mode
+        a = x.data
+        if mode != "constant":
+            return np.pad(a, pairs or 0, mode)  # (a 0-d tensor has no pairs)
+        out = np.full([n + b + e for n, (b, e) in zip(a.shape, pairs)], value, dtype=a.dtype)
+        out[tuple(slice(b, b + n) for n, (b, _) in zip(a.shape, pairs))] = a
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        if ctx.mode == "constant":
+            centre = tuple(slice(b, n - e) for n, (b, e) in zip(grad.data.shape, ctx.pairs))
+            return grad[centre], None, None, None
+        return PadBack.apply(grad, ctx.pairs, ctx.mode), None, None, None
+
+
+class PadBack(Function):
+    """The adjoint of a non-constant ``pad``: every padded entry's gradient added to the element
+    it copied. Derivative: pad the gradient again (the adjoint of the adjoint)."""
+
+    __slots__ = ("pairs", "mode")
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, g: Tensor, pairs: tuple[tuple[int, int], ...], mode: str) -> np.ndarray:
+        ctx.pairs, ctx.mode = pairs, mode
+        out = g.data
+        for axis, (b, e) in enumerate(pairs):
+            if b == 0 and e == 0:
+                continue
+            n = out.shape[axis] - b - e
+            src = np.pad(np.arange(n), (b, e), mode)  # which element of x each position copies
+            res = out[_along(axis, slice(b, b + n))].copy()
+            for p in (*range(b), *range(b + n, b + n + e)):  # pads are usually a few entries
+                res[_along(axis, src[p])] += out[_along(axis, p)]
+            out = res
+        return out if out is not g.data else out.copy()  # never alias the incoming gradient
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        return Pad.apply(grad, ctx.pairs, ctx.mode, 0), None, None
+
+
+def pad(x: Any, pad_width: Any, mode: str = "constant", value: float = 0) -> Tensor:
+    """Pad ``x`` with NumPy's ``pad_width`` (int, (before, after), or a pair per axis).
+
+    Modes: ``constant`` (fill with ``value``), ``reflect``, ``edge`` (alias ``replicate``),
+    ``symmetric``, ``wrap`` (alias ``circular``); each copies as ``np.pad`` does.
+
+    >>> mg.pad(mg.tensor([1.0, 2.0, 3.0]), (2, 1), mode="reflect").tolist()
+    [3.0, 2.0, 1.0, 2.0, 3.0, 2.0]
+    """
+    x = as_tensor(x)
+    np_mode = _PAD_MODES.get(mode)
+    if np_mode is None:
+        raise ValueError(f"pad: unknown mode {mode!r}; use one of {sorted(_PAD_MODES)}")
+    if np_mode != "constant" and value != 0:
+        raise ValueError(f"pad: value= only applies to mode='constant', not {mode!r}")
+    shape = x.data.shape
+    pairs = _pad_pairs(pad_width, shape)
+    if np_mode != "constant":
+        for axis, (n, (b, e)) in enumerate(zip(shape, pairs)):
+            if n == 0 and b + e > 0:
+                raise ValueError(f"pad: cannot pad the empty axis {axis} of shape {shape} with "
+                                 f"mode={mode!r}; only mode='constant' can")
+    return Pad.apply(x, pairs, np_mode, value)
+
+
+class Tile(Function):
+    """x tiled ``reps[i]`` times along each axis (``np.tile``; ``len(reps) >= x.ndim``).
+    Derivative: the sum of the gradient over the tiles."""
+
+    __slots__ = ("in_shape", "reps")
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, reps: tuple[int, ...]) -> np.ndarray:
+        ctx.in_shape, ctx.reps = x.data.shape, reps
+        return np.tile(x.data, reps)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        reps, in_shape = ctx.reps, ctx.in_shape
+        full = (1,) * (len(reps) - len(in_shape)) + in_shape
+        tiles = tuple(v for r, n in zip(reps, full) for v in (r, n))  # (r0, n0, r1, n1, ...)
+        g = grad.reshape(tiles).sum(axis=tuple(range(0, len(tiles), 2)))
+        return reshape(g, in_shape), None
+
+
+def _reps(reps: tuple[Any, ...], op: str) -> tuple[int, ...]:
+    out = _shape_arg(reps)
+    if any(r < 0 for r in out):
+        raise ValueError(f"{op}: repetitions must be non-negative, got {out}")
+    return out
+
+
+def repeat(x: Any, *sizes: Any) -> Tensor:
+    """Tile ``x`` ``sizes[i]`` times along each axis (PyTorch's ``repeat``); extra leading sizes
+    add new axes.
+
+    >>> mg.tensor([1, 2]).repeat(2, 2).tolist()
+    [[1, 2, 1, 2], [1, 2, 1, 2]]
+    """
+    x = as_tensor(x)
+    reps = _reps(sizes, "repeat")
+    if len(reps) < x.data.ndim:
+        raise ValueError(f"repeat: got {len(reps)} sizes {reps} for shape {x.shape}; give at "
+                         f"least one per axis ({x.data.ndim}), or use tile")
+    return Tile.apply(x, reps)
+
+
+def tile(x: Any, reps: Any) -> Tensor:
+    """Tile ``x`` ``reps`` times (NumPy's ``tile``: fewer reps than axes apply to the last axes).
+
+    >>> mg.tile(mg.tensor([1, 2]), 2).tolist()
+    [1, 2, 1, 2]
+    """
+    x = as_tensor(x)
+    r = _reps((reps,) if isinstance(reps, (int, np.integer)) else (tuple(reps),), "tile")
+    r = (1,) * (x.data.ndim - len(r)) + r
+    return Tile.apply(x, r)
+
+
+class RepeatInterleave(Function):
+    """Each element of x repeated along ``axis`` (``np.repeat``; int or per-element repeats).
+    Derivative: the gradients of an element's copies summed."""
+
+    __slots__ = ("in_shape", "repeats", "axis")
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, repeats: Any, axis: int) -> np.ndarray:
+        ctx.in_shape, ctx.repeats, ctx.axis = x.data.shape, repeats, axis
+        return np.repeat(x.data, repeats, axis)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        shape, r, ax = ctx.in_shape, ctx.repeats, ctx.axis
+        if isinstance(r, int):  # the copies of an element are adjacent: reshape and sum them
+            g = grad.reshape(shape[:ax] + (shape[ax], r) + shape[ax + 1:]).sum(axis=ax + 1)
+            return g, None, None
+        from microgradnet.ops.indexing import IndexAdd
+
+        src = np.repeat(np.arange(shape[ax]), r)  # output position -> element it copies
+        return IndexAdd.apply(grad, shape, _along(ax, src)), None, None
+
+
+def repeat_interleave(x: Any, repeats: Any, axis: Any = None, **kw: Any) -> Tensor:
+    """Repeat each element ``repeats`` times along ``axis`` (NumPy's ``repeat``; ``axis=None``
+    flattens first). ``repeats`` is an int or one count per element.
+
+    >>> mg.repeat_interleave(mg.tensor([1, 2]), 2).tolist()
+    [1, 1, 2, 2]
+    >>> mg.repeat_interleave(mg.tensor([[1, 2]]), [1, 2], dim=1).tolist()
+    [[1, 2, 2]]
+    """
+    axis, _ = axis_args(axis, False, kw, "repeat_interleave")
+    x = as_tensor(x)
+    if axis is None:
+        x, axis = reshape(x, -1), 0
+    shape = x.data.shape
+    ax = _check_axis(axis, len(shape), "repeat_interleave", shape)
+    r = np.asarray(repeats.data if isinstance(repeats, Tensor) else repeats)
+    if r.dtype.kind not in "iu":
+        raise TypeError(f"repeat_interleave: repeats must be integers, got {repeats!r}")
+    if (r < 0).any():
+        raise ValueError(f"repeat_interleave: repeats must be non-negative, got {repeats!r}")
+    if r.ndim == 0 or r.shape == (1,):
+        return RepeatInterleave.apply(x, int(r.reshape(-1)[0]), ax)
+    if r.shape != (shape[ax],):
+        raise ValueError(f"repeat_interleave: repeats of shape {r.shape} do not match axis {ax} "
+                         f"of shape {shape} (give an int or {shape[ax]} counts)")
+    return RepeatInterleave.apply(x, r, ax)
