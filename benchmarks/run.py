@@ -322,8 +322,8 @@ def main(argv: list[str] | None = None) -> dict:
                 k = next((r[3] for r in ROWS if r[0] == row["case"]), 1.0)
                 unit = next((r[2] for r in ROWS if r[0] == row["case"]), "")
                 shown = _cell(cell, k)
-                print(f"[{fw}] {row['case']}: {shown} {unit}"
-                      + (f" ({cell.get('error')})" if cell["status"] != "ok" else ""),
+                print(f"[{fw}] {row['case']}: "
+                      + (f"{shown} {unit}" if cell["status"] == "ok" else cell.get("error")),
                       file=sys.stderr)
     report = {
         "meta": {
@@ -338,7 +338,7 @@ def main(argv: list[str] | None = None) -> dict:
         "frameworks_run": [f for f in frameworks if info.get(f, {}).get("status") == "ok"],
         "results": results,
     }
-    report["targets"] = evaluate_targets(results)
+    report["targets"] = [t for t in evaluate_targets(results) if t["row"] in results]
     report["notes"] = loss_checks(results, frameworks) + [
         f"{fw}: {d.get('status')} ({d.get('reason') or d.get('error')})"
         for fw, d in info.items() if d.get("status") != "ok"]
