@@ -251,7 +251,8 @@ def render(report: dict) -> str:
     notes = "\n".join(f"note: {n}" for n in report["notes"])
     meta = report["meta"]
     head = (f"microgradnet benchmark suite - {meta['date']} - {meta['machine']}, "
-            f"{meta['threads']} BLAS thread(s), {'quick' if meta['quick'] else 'full'} run")
+            f"{meta['threads']} BLAS thread(s), {meta['clock']} clock, "
+            f"{'quick' if meta['quick'] else 'full'} run")
     return "\n\n".join(s for s in [head, figures, ratios, tgt, notes,
                                    "* = other processes used more than "
                                    f"{LOADED_CORES} of a core while this was measured"] if s)
@@ -284,6 +285,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, help="also write the JSON report here")
     p.add_argument("--results-dir", type=Path, default=HERE / "results",
                    help="where the timestamped JSON report goes (default benchmarks/results)")
+    p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                   help="time figures from the wall clock (default) or from the measuring "
+                   "process's CPU time, steadier on a loaded machine (only with --threads 1)")
     p.add_argument("--timeout", type=float, default=None, help="seconds per job")
     return p.parse_args(argv)
 
@@ -296,6 +300,8 @@ def main(argv: list[str] | None = None) -> dict:
     unknown = set(frameworks) - set(FRAMEWORKS)
     if unknown:
         sys.exit(f"run.py: unknown framework(s) {sorted(unknown)}; known: {FRAMEWORKS}")
+    if args.clock == "cpu" and args.threads != 1:
+        sys.exit("run.py: --clock cpu adds up the CPU time of all threads; use --threads 1")
     timeout = args.timeout or (120.0 if args.quick else 900.0)
     started = _dt.datetime.now()
     info: dict[str, dict] = {}
@@ -318,6 +324,8 @@ def main(argv: list[str] | None = None) -> dict:
             for row in rows:
                 cell = {"status": "ok", **{k: v for k, v in out.items() if k != "traceback"},
                         **row}
+                if args.clock == "cpu" and "cpu" in cell:
+                    cell["wall"], cell["value"] = cell["value"], cell["cpu"]
                 results.setdefault(row["case"], {})[fw] = cell
                 k = next((r[3] for r in ROWS if r[0] == row["case"]), 1.0)
                 unit = next((r[2] for r in ROWS if r[0] == row["case"]), "")
@@ -332,6 +340,7 @@ def main(argv: list[str] | None = None) -> dict:
                                                               else sys.argv[1:]),
             "machine": _machine(), "python": platform.python_version(),
             "interpreter": args.python, "threads": args.threads, "quick": args.quick,
+            "clock": args.clock,
             "duration_s": round((_dt.datetime.now() - started).total_seconds(), 1),
         },
         "frameworks": info,
