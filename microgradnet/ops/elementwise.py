@@ -1,12 +1,15 @@
-"""Elementwise functions: exp, log, the activations, clip, maximum/minimum, where, sign.
+"""Elementwise functions: exp, log, sqrt, trigonometry, the activations, clip, maximum/minimum,
+where, sign, erf.
 
 Rules that need the op's own output (exp, tanh, sigmoid, relu) save the output array and read it
 back with ``ctx.saved_output``: a Tensor attached to this very node, so that second derivatives
-flow through it correctly.
+flow through it correctly. Piecewise rules (leaky_relu, clip, maximum) multiply the gradient by a
+constant mask computed from the saved inputs: the mask's own derivative is zero almost everywhere.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -18,9 +21,29 @@ from microgradnet.tensor import Tensor
 __all__ = [
     "exp",
     "log",
+    "log2",
+    "log10",
+    "log1p",
+    "expm1",
+    "sqrt",
+    "rsqrt",
+    "square",
+    "reciprocal",
+    "sin",
+    "cos",
+    "tan",
     "tanh",
     "sigmoid",
     "relu",
+    "leaky_relu",
+    "elu",
+    "erf",
+    "gelu",
+    "softplus",
+    "clip",
+    "clamp",
+    "maximum",
+    "minimum",
     "where",
     "sign",
     "clone",
@@ -253,3 +276,596 @@ def cast(x: Any, dtype: Any) -> Tensor:
     if x.data.dtype == dtype:
         return x
     return Cast.apply(x, dtype)
+
+
+def _const(a: np.ndarray) -> Tensor:
+    """A constant (no grad) Tensor over ``a``: masks and weights inside derivative rules."""
+    return Tensor._make(a, False, None)
+
+
+def _masked(grad: Tensor, mask: np.ndarray) -> Tensor:
+    """``grad`` where ``mask`` holds, else 0 (a constant mask: its own derivative is zero)."""
+    return Where.apply(mask, grad, 0.0)
+
+
+# -- more math --------------------------------------------------------------------------------
+
+class Sqrt(Function):
+    """√x. Derivative: 1 / (2√x), from the output."""
+
+    __slots__ = ()
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> np.ndarray:
+        out = np.sqrt(x.data)
+        ctx.save_output(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        return grad * 0.5 / ctx.saved_output
+
+
+def sqrt(x: Any) -> Tensor:
+    """Elementwise square root.
+
+    >>> import microgradnet as mg
+
+    >>> mg.sqrt(mg.tensor([4.0, 9.0]))
+    tensor([2., 3.])
+    """
+    return Sqrt.apply(_t(x))
+
+
+def rsqrt(x: Any) -> Tensor:
+    """Elementwise ``1 / sqrt(x)``."""
+    return 1.0 / Sqrt.apply(_t(x))
+
+
+def square(x: Any) -> Tensor:
+    """Elementwise ``x * x``."""
+    x = _t(x)
+    return x * x
+
+
+def reciprocal(x: Any) -> Tensor:
+    """Elementwise ``1 / x``."""
+    return 1.0 / _t(x)
+
+
+class Sin(Function):
+    """sin(x). Derivative: cos(x)."""
+
+    __slots__ = ()
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.sin(x.data)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return grad * Cos.apply(x)
+
+
+def sin(x: Any) -> Tensor:
+    """Elementwise sine (radians).
+
+    >>> import microgradnet as mg
+
+    >>> mg.sin(mg.tensor([0.0]))
+    tensor([0.])
+    """
+    return Sin.apply(_t(x))
+
+
+class Cos(Function):
+    """cos(x). Derivative: -sin(x)."""
+
+    __slots__ = ()
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.cos(x.data)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return -(grad * Sin.apply(x))
+
+
+def cos(x: Any) -> Tensor:
+    """Elementwise cosine (radians)."""
+    return Cos.apply(_t(x))
+
+
+class Tan(Function):
+    """tan(x). Derivative: 1 + tan(x)², from the output."""
+
+    __slots__ = ()
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> np.ndarray:
+        out = np.tan(x.data)
+        ctx.save_output(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        y = ctx.saved_output
+        return grad * (1.0 + y * y)
+
+
+def tan(x: Any) -> Tensor:
+    """Elementwise tangent (radians)."""
+    return Tan.apply(_t(x))
+
+
+class Log1p(Function):
+    """log(1 + x), accurate for small x. Derivative: 1 / (1 + x)."""
+
+    __slots__ = ()
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.log1p(x.data)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return grad / (x + 1.0)
+
+
+def log1p(x: Any) -> Tensor:
+    """Elementwise ``log(1 + x)``, accurate when ``x`` is tiny."""
+    return Log1p.apply(_t(x))
+
+
+class Expm1(Function):
+    """exp(x) - 1, accurate for small x. Derivative: exp(x) = output + 1."""
+
+    __slots__ = ()
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> np.ndarray:
+        out = np.expm1(x.data)
+        ctx.save_output(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        return grad * (ctx.saved_output + 1.0)
+
+
+def expm1(x: Any) -> Tensor:
+    """Elementwise ``exp(x) - 1``, accurate when ``x`` is tiny."""
+    return Expm1.apply(_t(x))
+
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+
+
+def log2(x: Any) -> Tensor:
+    """Elementwise base-2 logarithm."""
+    return Log.apply(_t(x)) * (1.0 / _LN2)
+
+
+def log10(x: Any) -> Tensor:
+    """Elementwise base-10 logarithm."""
+    return Log.apply(_t(x)) * (1.0 / _LN10)
+
+
+# -- erf: W. J. Cody's rational Chebyshev approximations (Math. Comp. 1969, netlib specfun) ----
+# Near-minimax on three intervals of |x|; relative error ~1e-16 in float64.
+
+_ERF_A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
+          3.20937758913846947e03, 1.85777706184603153e-1)
+_ERF_B = (2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03,
+          2.84423683343917062e03)
+_ERF_C = (5.64188496988670089e-1, 8.88314979438837594e00, 6.61191906371416295e01,
+          2.98635138197400131e02, 8.81952221241769090e02, 1.71204761263407058e03,
+          2.05107837782607147e03, 1.23033935479799725e03, 2.15311535474403846e-8)
+_ERF_D = (1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02,
+          1.62138957456669019e03, 3.29079923573345963e03, 4.36261909014324716e03,
+          3.43936767414372164e03, 1.23033935480374942e03)
+_ERF_P = (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1,
+          1.60837851487422766e-2, 6.58749161529837803e-4, 1.63153871373020978e-2)
+_ERF_Q = (2.56852019228982242e00, 1.87295284992346047e00, 5.27905102951428412e-1,
+          6.05183413124413191e-2, 2.33520497626869185e-3)
+_SQRT_1_PI = 0.56418958354775628695  # 1/√π
+
+
+def _erf_small(x: np.ndarray) -> np.ndarray:
+    """erf(x) for |x| <= 0.46875."""
+    a, b = _ERF_A, _ERF_B
+    z = x * x
+    num, den = a[4] * z, z
+    for i in range(3):
+        num = (num + a[i]) * z
+        den = (den + b[i]) * z
+    return x * (num + a[3]) / (den + b[3])
+
+
+def _exp_neg_sq(y: np.ndarray) -> np.ndarray:
+    """exp(-y²) with y² split as y16² + (y - y16)(y + y16) to avoid cancellation (Cody)."""
+    y16 = np.trunc(y * 16.0) / 16.0
+    return np.exp(-y16 * y16) * np.exp(-(y - y16) * (y + y16))
+
+
+def _erfc_pos(y: np.ndarray) -> np.ndarray:
+    """erfc(y) for y > 0.46875 (NaN stays NaN)."""
+    y = np.minimum(y, 27.0)  # erfc underflows to 0 beyond ~26.5; keeps inf out of the algebra
+    out = np.empty_like(y)
+    mid = y <= 4.0
+    ym = y[mid]
+    c, d = _ERF_C, _ERF_D
+    num, den = c[8] * ym, ym
+    for i in range(7):
+        num = (num + c[i]) * ym
+        den = (den + d[i]) * ym
+    out[mid] = (num + c[7]) / (den + d[7]) * _exp_neg_sq(ym)
+    far = ~mid
+    yf = y[far]
+    p, q = _ERF_P, _ERF_Q
+    z = 1.0 / (yf * yf)
+    num, den = p[5] * z, z
+    for i in range(4):
+        num = (num + p[i]) * z
+        den = (den + q[i]) * z
+    r = z * (num + p[4]) / (den + q[4])
+    out[far] = (_SQRT_1_PI - r) / yf * _exp_neg_sq(yf)
+    return out
+
+
+def _erf_array(a: np.ndarray, complement: bool = False) -> np.ndarray:
+    """erf(a), or erfc(a) with ``complement``, in float64 (float32 comes back as float32)."""
+    x = np.asarray(a, dtype=np.float64).reshape(-1)
+    y = np.abs(x)
+    out = np.empty_like(x)
+    small = y <= 0.46875
+    out[small] = _erf_small(x[small])
+    if complement:
+        out[small] = 1.0 - out[small]
+    big = ~small
+    if big.any():
+        xb = x[big]
+        e = _erfc_pos(y[big])  # erfc(|x|)
+        if complement:
+            out[big] = np.where(xb > 0, e, 2.0 - e)
+        else:
+            out[big] = np.copysign((0.5 - e) + 0.5, xb)
+    out = out.reshape(np.shape(a))
+    dtype = a.dtype if isinstance(a, np.ndarray) and a.dtype.kind == "f" else np.float64
+    return out.astype(dtype, copy=False)
+
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+class Erf(Function):
+    """The error function erf(x) = 2/√π ∫₀ˣ e^(-t²) dt. Derivative: 2/√π · e^(-x²)."""
+
+    __slots__ = ()
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return _erf_array(x.data)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return grad * (exp(-(x * x)) * _TWO_OVER_SQRT_PI)
+
+
+def erf(x: Any) -> Tensor:
+    """Elementwise error function (no SciPy needed; ~1e-16 relative accuracy in float64).
+
+    >>> import microgradnet as mg
+
+    >>> round(mg.erf(mg.tensor(1.0, dtype="float64")).item(), 12)
+    0.84270079295
+    """
+    return Erf.apply(_t(x))
+
+
+# -- activations ------------------------------------------------------------------------------
+
+class LeakyRelu(Function):
+    """x if x > 0 else slope·x. Derivative: 1 where x > 0, else slope (slope at 0, as PyTorch)."""
+
+    __slots__ = ()
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, negative_slope: float) -> np.ndarray:
+        a = x.data
+        ctx.save_for_backward(x, negative_slope)
+        return np.where(a > 0, a, a * negative_slope)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        x, slope = ctx.saved_tensors
+        w = np.where(x.data > 0, 1.0, slope).astype(grad.data.dtype, copy=False)
+        return grad * _const(w), None
+
+
+def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
+    """Leaky ReLU: ``x`` for positive inputs, ``negative_slope * x`` otherwise.
+
+    >>> import microgradnet as mg
+
+    >>> mg.leaky_relu(mg.tensor([-2.0, 3.0]), 0.5)
+    tensor([-1.,  3.])
+    """
+    return LeakyRelu.apply(_t(x), negative_slope)
+
+
+class Elu(Function):
+    """x if x > 0 else α(eˣ - 1). Derivative: 1 where x > 0, else αeˣ = output + α."""
+
+    __slots__ = ()
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, alpha: float) -> np.ndarray:
+        a = x.data
+        # expm1 of min(x, 0): the unused branch never overflows for large positive x
+        out = np.where(a > 0, a, alpha * np.expm1(np.minimum(a, 0)))
+        ctx.save_for_backward(x, alpha)
+        ctx.save_output(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        x, alpha = ctx.saved_tensors
+        return Where.apply(x.data > 0, grad, grad * (ctx.saved_output + alpha)), None
+
+
+def elu(x: Any, alpha: float = 1.0) -> Tensor:
+    """Exponential linear unit: ``x`` for positive inputs, ``alpha * (exp(x) - 1)`` otherwise.
+
+    >>> import microgradnet as mg
+
+    >>> mg.elu(mg.tensor([0.0, 2.0]))
+    tensor([0., 2.])
+    """
+    return Elu.apply(_t(x), alpha)
+
+
+_SQRT1_2 = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_GELU_K = math.sqrt(2.0 / math.pi)
+_GELU_C = 0.044715
+
+
+class Gelu(Function):
+    """x·Φ(x), Φ the standard normal CDF (or its tanh approximation).
+
+    Derivative: Φ(x) + x·φ(x), φ the normal pdf; for ``approximate="tanh"`` with
+    t = tanh(k(x + c·x³)): ½(1 + t) + ½x(1 - t²)·k(1 + 3c·x²).
+    """
+
+    __slots__ = ()
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, approximate: str) -> np.ndarray:
+        a = x.data
+        ctx.save_for_backward(x, approximate)
+        if approximate == "tanh":
+            return 0.5 * a * (1.0 + np.tanh(_GELU_K * (a + _GELU_C * a * a * a)))
+        # Φ(x) = ½·erfc(-x/√2): no cancellation for large negative x
+        return a * (0.5 * _erf_array(a * -_SQRT1_2, complement=True))
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        x, approximate = ctx.saved_tensors
+        if approximate == "tanh":
+            t = tanh((x + x * x * x * _GELU_C) * _GELU_K)
+            d = (t + 1.0) * 0.5 + x * (1.0 - t * t) * (x * x * (3.0 * _GELU_C) + 1.0) * (
+                0.5 * _GELU_K)
+        else:
+            d = Erf.apply(x * _SQRT1_2) * 0.5 + 0.5 + x * exp(x * x * -0.5) * _INV_SQRT_2PI
+        return grad * d, None
+
+
+def gelu(x: Any, approximate: str = "none") -> Tensor:
+    """Gaussian error linear unit ``x * Φ(x)``; exact (erf) by default, ``approximate="tanh"``.
+
+    >>> import microgradnet as mg
+
+    >>> mg.gelu(mg.tensor([0.0, 1.0], dtype="float64"))
+    tensor([0.    , 0.8413], dtype=float64)
+    """
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return Gelu.apply(_t(x), approximate)
+
+
+class Softplus(Function):
+    """log(1 + e^(βx)) / β, and x where βx > threshold. Derivative: σ(βx), 1 above threshold."""
+
+    __slots__ = ()
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, beta: float, threshold: float) -> np.ndarray:
+        a = x.data
+        ctx.save_for_backward(x, beta, threshold)
+        if beta == 1:
+            return np.where(a > threshold, a, np.logaddexp(0, a))
+        bx = a * beta
+        return np.where(bx > threshold, a, np.logaddexp(0, bx) / beta)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        x, beta, threshold = ctx.saved_tensors
+        s = sigmoid(x) if beta == 1 else sigmoid(x * beta)
+        return Where.apply(x.data * beta > threshold, grad, grad * s), None, None
+
+
+def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """Smooth ReLU ``log(1 + exp(beta * x)) / beta``, linear where ``beta * x > threshold``
+    (PyTorch semantics); computed without overflow.
+
+    >>> import microgradnet as mg
+
+    >>> mg.softplus(mg.tensor([0.0, 30.0], dtype="float64"))
+    tensor([ 0.6931, 30.    ], dtype=float64)
+    """
+    return Softplus.apply(_t(x), beta, threshold)
+
+
+# -- clip, maximum, minimum -------------------------------------------------------------------
+
+def _d(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+class Clip(Function):
+    """min(max(x, lo), hi). Derivative: to x where lo <= x <= hi, to lo where x < lo (and
+    lo < hi), to hi where x > hi (or hi < lo, when the output is hi everywhere); as PyTorch."""
+
+    __slots__ = ()
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, lo: Any, hi: Any) -> np.ndarray:
+        out = x.data
+        if lo is not None:
+            out = np.maximum(out, _d(lo))
+        if hi is not None:
+            out = np.minimum(out, _d(hi))
+        ctx.save_for_backward(x, lo, hi)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        x, lo, hi = ctx.saved_tensors
+        nx, nlo, nhi = ctx.needs_input_grad
+        a, lo_a, hi_a = x.data, _d(lo), _d(hi)
+        gx = glo = ghi = None
+        if nx:
+            if lo is None:
+                inside = a <= hi_a
+            elif hi is None:
+                inside = a >= lo_a
+            else:
+                inside = (a >= lo_a) & (a <= hi_a)
+            gx = _masked(grad, inside)
+        if nlo:
+            below = a < lo_a
+            glo = _masked(grad, below if hi is None else below & (lo_a < hi_a))
+        if nhi:
+            above = a > hi_a
+            ghi = _masked(grad, above if lo is None else above | (hi_a < lo_a))
+        return gx, glo, ghi
+
+
+def clip(x: Any, min: Any = None, max: Any = None) -> Tensor:
+    """Limit values to ``[min, max]`` (either may be None, a number or a tensor, broadcasting).
+
+    The gradient is 1 inside the interval and 0 outside; a tensor bound receives the gradient
+    where it is the value taken.
+
+    >>> import microgradnet as mg
+
+    >>> mg.clip(mg.tensor([-2.0, 0.5, 3.0]), -1.0, 1.0)
+    tensor([-1. ,  0.5,  1. ])
+    """
+    if min is None and max is None:
+        raise ValueError("clip: at least one of min and max must be given")
+    x = _t(x)
+    lo = None if min is None else as_operand(min)
+    hi = None if max is None else as_operand(max)
+    try:
+        return Clip.apply(x, lo, hi)
+    except ValueError as e:
+        if "broadcast" in str(e):
+            raise broadcast_error("clip", *(o for o in (x, lo, hi) if o is not None)) from None
+        raise
+
+
+clamp = clip
+
+
+class _Extremum(Function):
+    """Shared rule of maximum/minimum: the gradient goes to the winner; ties split it equally."""
+
+    __slots__ = ()
+    _forward_on_arrays = True
+    _pick: Any = None  # np.maximum or np.minimum
+    _wins: Any = None  # np.greater or np.less
+
+    @classmethod
+    def forward(cls, ctx: Any, x: Any, y: Any) -> np.ndarray:
+        ctx.save_for_backward(x, y)
+        return cls._pick(_d(x), _d(y))
+
+    @classmethod
+    def backward(cls, ctx: Any, grad: Tensor) -> Any:
+        x, y = ctx.saved_tensors
+        nx, ny = ctx.needs_input_grad
+        a, b = _d(x), _d(y)
+        dt = grad.data.dtype
+        tie = 0.5 * (a == b)
+        gx = grad * _const((cls._wins(a, b) + tie).astype(dt, copy=False)) if nx else None
+        gy = grad * _const((cls._wins(b, a) + tie).astype(dt, copy=False)) if ny else None
+        return gx, gy
+
+
+class Maximum(_Extremum):
+    """Elementwise max(x, y). Derivative: 1 to the larger input, ½ to each on a tie."""
+
+    __slots__ = ()
+    _pick = np.maximum
+    _wins = np.greater
+
+
+class Minimum(_Extremum):
+    """Elementwise min(x, y). Derivative: 1 to the smaller input, ½ to each on a tie."""
+
+    __slots__ = ()
+    _pick = np.minimum
+    _wins = np.less
+
+
+def _pairwise(cls: type[Function], name: str, x: Any, y: Any) -> Tensor:
+    if not (isinstance(x, Tensor) and isinstance(y, Tensor)):
+        x, y = as_operand(x), as_operand(y)
+        if not isinstance(x, Tensor) and not isinstance(y, Tensor):
+            x = as_tensor(x)
+    try:
+        return cls.apply(x, y)
+    except ValueError as e:
+        if "broadcast" in str(e):
+            raise broadcast_error(name, x, y) from None
+        raise
+
+
+def maximum(x: Any, y: Any) -> Tensor:
+    """Elementwise maximum with broadcasting; ties share the gradient equally (as PyTorch).
+
+    >>> import microgradnet as mg
+
+    >>> mg.maximum(mg.tensor([1.0, 5.0]), 2.0)
+    tensor([2., 5.])
+    """
+    return _pairwise(Maximum, "maximum", x, y)
+
+
+def minimum(x: Any, y: Any) -> Tensor:
+    """Elementwise minimum with broadcasting; ties share the gradient equally (as PyTorch)."""
+    return _pairwise(Minimum, "minimum", x, y)
