@@ -26,6 +26,7 @@ __all__ = [
     "MultiplicativeLR",
     "LinearLR",
     "ConstantLR",
+    "SequentialLR",
     "ReduceLROnPlateau",
 ]
 
@@ -360,6 +361,83 @@ class ConstantLR(LRScheduler):
     def _get_closed_form_lr(self) -> list[float]:
         f = self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor)
         return [base * f for base in self.base_lrs]
+
+
+class SequentialLR(LRScheduler):
+    """Run ``schedulers`` one after another, switching at each of the ``milestones`` epochs.
+
+    The usual pairing is a warm-up followed by a decay. At a milestone the next scheduler
+    starts from its own epoch 0 (its closed form), as in PyTorch.
+
+    >>> opt = mg.optim.SGD([mg.zeros(1, requires_grad=True)], lr=1.0)
+    >>> warm = mg.optim.lr_scheduler.LinearLR(opt, start_factor=0.5, total_iters=2)
+    >>> decay = mg.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5)
+    >>> sched = mg.optim.lr_scheduler.SequentialLR(opt, [warm, decay], milestones=[2])
+    >>> [sched.get_last_lr()[0]] + [sched.step() or sched.get_last_lr()[0] for _ in range(4)]
+    [0.5, 0.75, 1.0, 0.5, 0.25]
+    """
+
+    def __init__(self, optimizer: Any, schedulers: Sequence[LRScheduler],
+                 milestones: Sequence[int], last_epoch: int = -1) -> None:
+        if len(schedulers) < 1:
+            raise ValueError("SequentialLR expects at least one scheduler")
+        for i, sched in enumerate(schedulers):
+            if getattr(sched, "optimizer", None) is not optimizer:
+                raise ValueError(
+                    f"Sequential Schedulers expects all schedulers to belong to the same "
+                    f"optimizer, but got scheduler {type(sched).__name__} at index {i} with a "
+                    "different optimizer"
+                )
+            if isinstance(sched, ReduceLROnPlateau):
+                raise ValueError("SequentialLR does not support ReduceLROnPlateau (it needs a "
+                                 "metric)")
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(
+                "Sequential Schedulers expects number of schedulers provided to be one more "
+                f"than the number of milestone points, but got number of schedulers "
+                f"{len(schedulers)} and the number of milestones {len(milestones)}"
+            )
+        self.optimizer = optimizer
+        self._schedulers = list(schedulers)
+        self._milestones = [int(m) for m in milestones]
+        self.last_epoch = last_epoch + 1
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        # Building the schedulers stepped each once: start over with the first one alone.
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        for sched in self._schedulers:
+            sched.last_epoch -= 1
+        self._schedulers[0]._initial_step()
+        self._step_count = 1
+        self._last_lr = self._schedulers[0].get_last_lr()
+
+    def step(self) -> None:  # type: ignore[override]
+        """Advance one epoch with the scheduler in charge of it."""
+        self.last_epoch += 1
+        self._step_count += 1
+        idx = bisect_right(self._milestones, self.last_epoch)
+        sched = self._schedulers[idx]
+        if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
+            sched.step(0)
+        else:
+            sched.step()
+        self._last_lr = sched.get_last_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        state = {k: _plain(v) for k, v in self.__dict__.items()
+                 if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [sched.state_dict() for sched in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        saved = state.pop("_schedulers", [])
+        if len(saved) != len(self._schedulers):
+            raise ValueError(f"loaded SequentialLR state has {len(saved)} schedulers, this one "
+                             f"has {len(self._schedulers)}")
+        LRScheduler.load_state_dict(self, state)
+        for sched, sd in zip(self._schedulers, saved):
+            sched.load_state_dict(sd)
 
 
 class ReduceLROnPlateau(LRScheduler):

@@ -145,6 +145,47 @@ def test_step_with_an_epoch_uses_the_closed_form() -> None:
     assert sched.get_last_lr() == pytest.approx([0.5])
 
 
+def test_sequential_warm_up_then_cosine() -> None:
+    opt = _opt(1.0, 0.1)
+    warm = lrs.LinearLR(opt, start_factor=0.1, total_iters=3)
+    cos = lrs.CosineAnnealingLR(opt, T_max=5)
+    sched = lrs.SequentialLR(opt, [warm, cos], milestones=[3])
+    got = _sequence(sched, 12)
+
+    def closed(b, e):
+        if e < 3:
+            return b * (0.1 + 0.9 * e / 3)
+        return b * (1 + math.cos(math.pi * (e - 3) / 5)) / 2
+
+    _assert_close(got, _closed(closed, [1.0, 0.1], 12))
+    sd = sched.state_dict()
+    assert_plain(sd)
+    assert len(sd["_schedulers"]) == 2 and "optimizer" not in sd["_schedulers"][0]
+
+
+def test_sequential_state_dict_round_trip_and_errors() -> None:
+    def build(opt):
+        return lrs.SequentialLR(opt, [lrs.ConstantLR(opt, 0.5, 2), lrs.ExponentialLR(opt, 0.9)],
+                                milestones=[4])
+
+    opt = _opt(1.0)
+    sched = build(opt)
+    _sequence(sched, 3)
+    sd, opt_sd = sched.state_dict(), opt.state_dict()
+    tail = _sequence(sched, 5)
+    opt2 = _opt(1.0)
+    sched2 = build(opt2)
+    opt2.load_state_dict(opt_sd)
+    sched2.load_state_dict(sd)
+    _assert_close(_sequence(sched2, 5), tail)
+
+    other = _opt(1.0)
+    with pytest.raises(ValueError, match="same optimizer"):
+        lrs.SequentialLR(opt, [lrs.StepLR(other, 2)], milestones=[])
+    with pytest.raises(ValueError, match="one more than the number of milestone"):
+        lrs.SequentialLR(opt, [lrs.StepLR(opt, 2)], milestones=[3])
+
+
 # -- bookkeeping ---------------------------------------------------------------------------------
 def test_initial_lr_and_base_lrs() -> None:
     opt = _opt(0.5, 0.05)
@@ -188,6 +229,7 @@ def test_not_an_optimizer() -> None:
     (lambda o: lrs.ReduceLROnPlateau(o, mode="up"), "mode 'up' is unknown"),
     (lambda o: lrs.ReduceLROnPlateau(o, threshold_mode="x"), "threshold mode 'x' is unknown"),
     (lambda o: lrs.ReduceLROnPlateau(o, min_lr=[0.1, 0.2]), "expected 1 min_lrs, got 2"),
+    (lambda o: lrs.SequentialLR(o, [lrs.ReduceLROnPlateau(o)], []), "ReduceLROnPlateau"),
 ])
 def test_invalid_arguments(make, message) -> None:
     with pytest.raises(ValueError, match=message):

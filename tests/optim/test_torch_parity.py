@@ -72,6 +72,22 @@ def test_scheduler_sequences_match_torch(name, kwargs) -> None:
         msched.step()
 
 
+def test_sequential_matches_torch() -> None:
+    p = torch.zeros(1, requires_grad=True)
+    topt = torch.optim.SGD([p], lr=0.1)
+    tl = torch.optim.lr_scheduler
+    tsched = tl.SequentialLR(topt, [tl.LinearLR(topt, 0.1, total_iters=3),
+                                    tl.CosineAnnealingLR(topt, T_max=5)], milestones=[3])
+    mopt = optim.SGD([mg.zeros(1, requires_grad=True)], lr=0.1)
+    msched = lrs.SequentialLR(mopt, [lrs.LinearLR(mopt, 0.1, total_iters=3),
+                                     lrs.CosineAnnealingLR(mopt, T_max=5)], milestones=[3])
+    for epoch in range(12):
+        assert msched.get_last_lr() == pytest.approx(tsched.get_last_lr(), rel=1e-12), epoch
+        topt.step()
+        tsched.step()
+        msched.step()
+
+
 def test_plateau_matches_torch() -> None:
     metrics = [5, 4, 4, 4, 4, 3.9999, 4, 4, 4, 4, 4, 2, 2, 2, 2, 2]
     p = torch.zeros(1, requires_grad=True)
