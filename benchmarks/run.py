@@ -261,6 +261,20 @@ def render(report: dict) -> str:
 # -- main -------------------------------------------------------------------------------------
 
 
+def _source() -> dict[str, Any]:
+    """Which microgradnet the children import: this checkout, its commit, uncommitted edits."""
+    def git(*a: str) -> str | None:
+        try:
+            r = subprocess.run(["git", "-C", str(REPO), *a], capture_output=True, text=True,
+                               timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return r.stdout.strip() if r.returncode == 0 else None
+
+    return {"path": str(REPO), "commit": git("rev-parse", "--short", "HEAD"),
+            "uncommitted_changes": bool(git("status", "--porcelain", "microgradnet"))}
+
+
 def _machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -338,7 +352,7 @@ def main(argv: list[str] | None = None) -> dict:
             "date": started.strftime("%Y-%m-%d %H:%M"),
             "command": "python benchmarks/run.py " + " ".join(argv if argv is not None
                                                               else sys.argv[1:]),
-            "machine": _machine(), "python": platform.python_version(),
+            "machine": _machine(), "python": platform.python_version(), "source": _source(),
             "interpreter": args.python, "threads": args.threads, "quick": args.quick,
             "clock": args.clock,
             "duration_s": round((_dt.datetime.now() - started).total_seconds(), 1),
