@@ -406,14 +406,19 @@ def _label_targets(x: Tensor, target: np.ndarray, axis: int, weight: np.ndarray 
             f"labels need shape {expected} (the input without its class axis {axis})"
         )
     valid = target != ignore_index
-    labels = np.where(valid, target, 0).astype(np.intp, copy=False)
+    all_valid = bool(valid.all())
+    labels = (target if all_valid else np.where(valid, target, 0)).astype(np.intp, copy=False)
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
         bad = target[valid & ((target < 0) | (target >= n_classes))]
         raise IndexError(f"{op}: target {int(bad.flat[0])} is out of bounds for "
                          f"{n_classes} classes (ignore_index={ignore_index})")
-    w_t = (weight[labels] if weight is not None else np.ones(labels.shape, dt)) * valid
+    if weight is not None:
+        w_t = weight[labels] if all_valid else weight[labels] * valid
+    else:
+        w_t = np.ones(labels.shape, dt) if all_valid else valid.astype(dt)
     q = np.zeros(expected + (n_classes,), dtype=dt)
-    np.put_along_axis(q, labels[..., None], ((1.0 - smoothing) * w_t)[..., None], axis=-1)
+    flat = q.reshape(-1, n_classes)  # a view: writes land in q
+    flat[np.arange(flat.shape[0]), labels.ravel()] = ((1.0 - smoothing) * w_t).ravel()
     if smoothing:
         w_c = weight if weight is not None else np.ones(n_classes, dt)
         q += (smoothing / n_classes) * w_c * valid[..., None].astype(dt)
