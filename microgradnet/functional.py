@@ -23,35 +23,21 @@ import numpy as np
 
 from microgradnet.autograd.function import Function
 from microgradnet.autograd.grad_mode import _state
-from microgradnet.ops.elementwise import exp, log, relu, sigmoid, tanh, where
+from microgradnet.ops.elementwise import (
+    elu,
+    exp,
+    gelu,
+    leaky_relu,
+    log,
+    relu,
+    sigmoid,
+    softplus,
+    tanh,
+    where,
+)
 from microgradnet.ops.linalg import matmul
 from microgradnet.random import get_generator
 from microgradnet.tensor import Tensor, _to_array, get_default_dtype
-
-try:
-    from microgradnet.ops.elementwise import elu, gelu, leaky_relu, softplus
-except ImportError:  # pragma: no cover - transitional: these ops are landing in ops/elementwise
-
-    def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:  # type: ignore[misc]
-        from microgradnet.ops import elementwise
-
-        return elementwise.leaky_relu(x, negative_slope)
-
-    def elu(x: Any, alpha: float = 1.0) -> Tensor:  # type: ignore[misc]
-        from microgradnet.ops import elementwise
-
-        return elementwise.elu(x, alpha)
-
-    def gelu(x: Any, approximate: str = "none") -> Tensor:  # type: ignore[misc]
-        from microgradnet.ops import elementwise
-
-        return elementwise.gelu(x, approximate)
-
-    def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # type: ignore[misc]
-        from microgradnet.ops import elementwise
-
-        return elementwise.softplus(x, beta, threshold)
-
 
 __all__ = [
     "relu",
