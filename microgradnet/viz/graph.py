@@ -528,12 +528,19 @@ def _shape_text(shape: tuple[int, ...] | None, dtype: np.dtype | None) -> str:
 
 
 def _grad_of(it: Item) -> Any:
+    return it.tensor.grad if it.tensor is not None and _grad_tracked(it) else None
+
+
+def _grad_tracked(it: Item) -> bool:
+    """Does ``.grad`` mean anything here: a leaf, or an intermediate that retains its grad?"""
+    if it.kind in ("input", "parameter"):
+        return True
     t = it.tensor
-    return None if t is None else t.grad
+    return t is not None and bool(getattr(t, "retains_grad", False))
 
 
 def _grad_text(it: Item) -> str:
-    if it.tensor is None:
+    if not _grad_tracked(it):
         return "not retained (call .retain_grad() before backward)"
     g = it.tensor.grad
     return style.NOT_COMPUTED if g is None else style.describe_array(g.data)
@@ -582,9 +589,7 @@ def _rule_name(node: Function) -> str:
 
 def _op_details(model: GraphModel, it: Item) -> dict[str, Any]:
     node = it.obj
-    ins = []
-    for src in it.inputs:
-        ins.append(None if src is None else list(model.items[src].shape or ()))
+    ins = [None if e is None else list(e[2]) for e in node.next_functions or ()]
     return {
         "op": node.op_name,
         "class": type(node).__name__,
@@ -601,7 +606,7 @@ def _tensor_lines(it: Item, show_data: bool, show_grad: bool) -> list[str]:
         d = _data_of(it)
         if d is not None:
             lines.append("data " + style.describe_array(d))
-    if show_grad and (it.kind in ("input", "parameter") or it.tensor is not None):
+    if show_grad and _grad_tracked(it):
         lines.append("grad " + _grad_text(it))
     return lines
 
@@ -623,8 +628,7 @@ def _tooltip(model: GraphModel, it: Item) -> str:
     d = _data_of(it)
     if d is not None:
         lines.append("data: " + style.describe_array(d))
-    if it.kind in ("input", "parameter") or it.tensor is not None:
-        lines.append("grad: " + _grad_text(it))
+    lines.append("grad: " + _grad_text(it))
     if it.module:
         lines.append(f"module: {it.module}")
     return "\n".join(lines)
@@ -714,6 +718,8 @@ def _collapse(model: GraphModel) -> dict[str, str]:
         else:
             new_items[k] = it
     model.items = new_items
+    for it in new_items.values():
+        it.inputs = [None if s is None else remap.get(s, s) for s in it.inputs]
     edges, seen = [], set()
     for src, dst, i in model.edges:
         s, d = remap.get(src, src), remap.get(dst, dst)
@@ -821,6 +827,8 @@ def render_model(model: GraphModel, *, show_data: bool = False, show_grad: bool 
             gr = _grad_of(it)
             if gr is not None:
                 attrs["fillcolor"] = style.grad_colour(style.magnitude(gr.data), largest)
+                if attrs["fillcolor"] in style.DARK:
+                    attrs["fontcolor"] = "white"
                 if "filled" not in attrs.get("style", ""):
                     attrs["style"] = attrs.get("style", "") + ",filled"
         if it.id in marked:
@@ -905,7 +913,7 @@ def to_json(
             if show_data:
                 data = _data_of(it)
                 d["data"] = None if data is None else style.describe_array(data)
-            if show_grad and (it.kind in ("input", "parameter") or it.tensor is not None):
+            if show_grad:
                 d["grad"] = _grad_text(it)
         if it.module is not None:
             d["module"] = it.module

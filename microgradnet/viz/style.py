@@ -35,6 +35,8 @@ GRAD_EDGE = "#d62728"
 # A sequential scale for gradient magnitudes (light = small, dark orange = large).
 _GRAD_SCALE = ("#fff5eb", "#fdd0a2", "#fdae6b", "#fd8d3c", "#e6550d", "#a63603")
 
+DARK = frozenset(_GRAD_SCALE[-2:]) | {"#ff0000"}  # fills that need white text
+
 NOT_COMPUTED = "not computed yet"
 
 

@@ -102,13 +102,21 @@ def test_params_accepts_named_parameters_pairs_and_rejects_junk():
 
 def test_grad_not_computed_yet_then_values():
     a, b, L = _example()
+    L.retain_grad()
     before = mg.viz.draw_graph(L, show_grad=True).source
-    assert before.count("grad not computed yet") == 3  # a, b and the output
+    assert before.count("grad not computed yet") == 3  # a, b and the retained output
     assert "grad 0" not in before
     L.backward(retain_graph=True)
     after = mg.viz.draw_graph(L, show_grad=True).source
-    assert "grad not computed yet" in after  # the output's own grad was never retained
-    assert f"grad {float(a.grad.item()):.4g}" in after
+    assert "grad not computed yet" not in after
+    assert f"grad {float(a.grad.item()):.4g}" in after and "grad 1" in after
+    # an intermediate that does not retain its gradient says so instead of showing a number
+    (x,) = [mg.tensor(1.0, requires_grad=True)]
+    y = x * 2.0
+    z = (y * y).sum()
+    z.backward()
+    nodes = dot_nodes(mg.viz.draw_graph(z, show_grad=True).source)
+    assert sum("not retained" in v for v in nodes.values()) >= 1
 
 
 def test_gradient_magnitude_is_the_fill_colour():
@@ -268,3 +276,35 @@ def test_dot_flag_matches_machine():
     import shutil
 
     assert HAS_DOT == (shutil.which("dot") is not None)
+
+
+def _mlp_loss():
+    from tests.viz.models import make_mlp
+
+    net = make_mlp([2, 4, 1])
+    x = mg.tensor(np.ones((3, 2), dtype=np.float32), name="x")
+    return net, ((net(x) - 1.0) ** 2).mean()
+
+
+def test_module_clusters_with_parameter_counts():
+    net, loss = _mlp_loss()
+    src = mg.viz.draw_graph(loss, params=net).source
+    assert "subgraph cluster_0" in src and "subgraph cluster_1" in src
+    assert "layers.0 (Linear): 12 parameters" in src or "layers.0 (module): 12 parameters" in src
+    assert "5 parameters" in src
+    doc = json.loads(mg.viz.to_json(loss, params=dict(net.named_parameters())))
+    mods = {n["name"]: n.get("module") for n in doc["nodes"] if n["kind"] == "parameter"}
+    assert mods == {"layers.0.weight": "layers.0", "layers.0.bias": "layers.0",
+                    "layers.1.weight": "layers.1", "layers.1.bias": "layers.1"}
+    # the activation between the layers belongs to neither Linear
+    assert any(n["kind"] == "op" and "module" not in n for n in doc["nodes"])
+
+
+def test_collapse_modules_draws_one_box_per_module():
+    net, loss = _mlp_loss()
+    full = dot_nodes(mg.viz.draw_graph(loss, params=net).source)
+    boxes = dot_nodes(mg.viz.draw_graph(loss, params=net, collapse_modules=True).source)
+    assert sorted(k for k in boxes if k.startswith("m")) == ["m0", "m1"]
+    assert "12 parameters" in boxes["m0"] and "box3d" in boxes["m0"]
+    assert len(boxes) < len(full)
+    assert not any("layers.0.weight" in v for v in boxes.values())
