@@ -42,9 +42,16 @@ suppress_warnings = ["mystnb.unknown_mime_type"]
 
 
 def _escape_bars(app, what, name, obj, options, lines):  # noqa: ANN001
-    """Docstrings write |x| for absolute values; reST would read it as a substitution."""
+    """Docstrings write |x| for absolute values; reST would read it as a substitution.
+
+    Table rows (``+---+`` borders and lines that begin and end with ``|``) are left alone.
+    """
     for i, line in enumerate(lines):
-        if "|" in line and not line.lstrip().startswith(("+", "|")):
+        stripped = line.strip()
+        is_table = stripped.startswith("+") or (
+            stripped.startswith("|") and stripped.endswith("|") and stripped.count("|") > 2
+        )
+        if "|" in line and not is_table:
             lines[i] = line.replace("|", r"\|")
 
 
