@@ -1,4 +1,5 @@
-"""Indexing: basic slicing, integer-array and boolean-mask indexing, ``gather``.
+"""Indexing: basic slicing, integer-array and boolean-mask indexing, ``gather``,
+``take_along_axis``, ``scatter_add``.
 
 The derivative of reading elements is writing the gradient back to where they came from; where an
 index repeats, the contributions add up (scatter-add).
@@ -12,10 +13,14 @@ import numpy as np
 
 from microgradnet.autograd.function import Function
 from microgradnet.ops._util import as_tensor
+from microgradnet.ops.shape import broadcast_to, reshape
 from microgradnet.tensor import Tensor
 
 __all__ = [
     "getitem",
+    "gather",
+    "take_along_axis",
+    "scatter_add",
 ]
 
 
@@ -84,8 +89,8 @@ def _bool_to_int(index: Any) -> Any:
     items = index if isinstance(index, tuple) else (index,)
     out: list[Any] = []
     for i in items:
-        if isinstance(i, np.ndarray) and i.dtype == np.bool_:
-            out.extend(np.nonzero(i))
+        if isinstance(i, np.ndarray) and i.dtype == np.bool_ and i.ndim:
+            out.extend(np.nonzero(i))  # (a 0-d mask stays: it adds an axis of length 1 or 0)
         else:
             out.append(i)
     return tuple(out)
@@ -102,3 +107,155 @@ def getitem(x: Any, index: Any) -> Tensor:
     if _is_basic(idx) and out.data.base is not None and out.grad_fn is not None:
         out._vc = x._shared_version()
     return out
+
+
+# -- gather, take_along_axis, scatter_add ----------------------------------------------------------
+def _index_array(index: Any, op: str) -> np.ndarray:
+    a = index.data if isinstance(index, Tensor) else np.asarray(index)
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must be an integer tensor or array, got dtype {a.dtype}")
+    return a
+
+
+def _check_dim(dim: Any, nd: int, op: str, shape: tuple[int, ...], word: str = "dim") -> int:
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{op}: {word} must be an int, got {type(dim).__name__}")
+    if not -nd <= dim < nd:
+        raise ValueError(f"{op}: {word} {dim} is out of range for shape {shape} ({nd} dims)")
+    return int(dim) % nd
+
+
+def _check_range(index: np.ndarray, n: int, op: str, dim: int, shape: tuple[int, ...]) -> None:
+    if index.size:
+        hi, lo = index.max(), index.min()
+        if hi >= n or lo < -n:
+            raise IndexError(f"{op}: index {hi if hi >= n else lo} is out of range for dim "
+                             f"{dim} of size {n} (shape {shape})")
+
+
+def _along_index(index: np.ndarray, dim: int, shape: tuple[int, ...]) -> tuple[Any, ...]:
+    """The integer-array index reading ``x[..., index[i, j, k], ...]`` at position (i, j, k):
+    ``index`` along ``dim``, and each position's own coordinate along the other axes."""
+    nd = len(shape)
+    out: list[Any] = []
+    for d, n in enumerate(shape):
+        if d == dim:
+            out.append(index)
+        else:
+            out.append(np.arange(n).reshape((1,) * d + (n,) + (1,) * (nd - d - 1)))
+    return tuple(out)
+
+
+class Gather(GetItem):
+    """out[i][j][k] = x[index[i][j][k]][j][k] (for dim 0). Derivative: the gradient scatter-added
+    back to the positions it was read from (``IndexAdd``)."""
+
+    __slots__ = ()
+
+
+def gather(x: Any, dim: int, index: Any) -> Tensor:
+    """Pick values of ``x`` along ``dim`` at ``index`` (PyTorch's ``gather``).
+
+    ``index`` has as many dims as ``x``, is no larger than ``x`` outside ``dim``, and gives the
+    output shape. Negative indices count from the end (NumPy).
+
+    >>> mg.gather(mg.tensor([[1, 2], [3, 4]]), 1, mg.tensor([[0, 0], [1, 0]])).tolist()
+    [[1, 1], [4, 3]]
+    """
+    x = as_tensor(x)
+    idx = _index_array(index, "gather")
+    shape = x.data.shape
+    if not shape:  # a 0-d tensor acts as a 1-d tensor of one element (PyTorch)
+        return reshape(gather(reshape(x, (1,)), dim, idx.reshape(-1)), idx.shape)
+    d = _check_dim(dim, len(shape), "gather", shape)
+    if idx.ndim != len(shape) or any(
+            i > n for k, (i, n) in enumerate(zip(idx.shape, shape)) if k != d):
+        raise ValueError(f"gather: index of shape {idx.shape} does not fit input of shape "
+                         f"{shape} along dim {d}: it needs the same number of dims and no "
+                         "larger size outside dim")
+    _check_range(idx, shape[d], "gather", d, shape)
+    return Gather.apply(x, _along_index(idx, d, idx.shape))
+
+
+def take_along_axis(x: Any, indices: Any, axis: int | None) -> Tensor:
+    """Pick values of ``x`` along ``axis`` at ``indices`` (NumPy's ``take_along_axis``: the other
+    axes broadcast; ``axis=None`` works on the flattened ``x``).
+
+    >>> x = mg.tensor([[10, 30, 20], [60, 40, 50]])
+    >>> mg.take_along_axis(x, mg.tensor([[0], [2]]), axis=1).tolist()
+    [[10], [50]]
+    """
+    x = as_tensor(x)
+    idx = _index_array(indices, "take_along_axis")
+    if axis is None:
+        if idx.ndim != 1:
+            raise ValueError(f"take_along_axis: with axis=None indices must be 1-d, got shape "
+                             f"{idx.shape}")
+        x, axis = reshape(x, -1), 0
+    shape = x.data.shape
+    a = _check_dim(axis, len(shape), "take_along_axis", shape, "axis")
+    if idx.ndim != len(shape):
+        raise ValueError(f"take_along_axis: indices of shape {idx.shape} and input of shape "
+                         f"{shape} need the same number of dims")
+    try:
+        out = tuple(n if k == a else np.broadcast_shapes((n,), (i,))[0]
+                    for k, (i, n) in enumerate(zip(idx.shape, shape)))
+    except ValueError:
+        raise ValueError(f"take_along_axis: indices of shape {idx.shape} do not broadcast "
+                         f"against input of shape {shape} outside axis {a}") from None
+    _check_range(idx, shape[a], "take_along_axis", a, shape)
+    x = broadcast_to(x, out)  # no-op unless x has size-1 axes where indices do not
+    full = tuple(i if k == a else n for k, (i, n) in enumerate(zip(idx.shape, out)))
+    return Gather.apply(x, _along_index(np.broadcast_to(idx, full), a, full))
+
+
+class ScatterAdd(Function):
+    """x with ``src`` added at the positions ``index`` names (repeats accumulate).
+    Derivative: d/dx = the gradient; d/dsrc = the gradient read back at those positions."""
+
+    __slots__ = ("index",)
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, index: tuple[Any, ...], src: Tensor) -> np.ndarray:
+        ctx.index = index
+        out = x.data.astype(np.result_type(x.data, src.data), copy=True)
+        np.add.at(out, index, src.data)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        gsrc = GetItem.apply(grad, ctx.index) if ctx.needs_input_grad[2] else None
+        return grad, None, gsrc
+
+
+def scatter_add(x: Any, dim: int, index: Any, src: Any) -> Tensor:
+    """A copy of ``x`` with ``src[i][j][k]`` added at ``[index[i][j][k]][j][k]`` (for dim 0);
+    contributions to the same place accumulate (PyTorch's ``scatter_add``).
+
+    Differentiable in ``x`` and in ``src``. ``index`` has as many dims as ``x``, is no larger
+    than ``src`` anywhere and no larger than ``x`` outside ``dim``.
+
+    >>> mg.scatter_add(mg.zeros(3), 0, mg.tensor([0, 2, 0]), mg.tensor([1.0, 2.0, 3.0])).tolist()
+    [4.0, 0.0, 2.0]
+    """
+    x, src = as_tensor(x), as_tensor(src)
+    idx = _index_array(index, "scatter_add")
+    shape = x.data.shape
+    if not shape:
+        out = scatter_add(reshape(x, (1,)), dim, idx.reshape(-1), reshape(src, (-1,)))
+        return reshape(out, ())
+    d = _check_dim(dim, len(shape), "scatter_add", shape)
+    sshape = src.data.shape
+    if (idx.ndim != len(shape) or len(sshape) != len(shape)
+            or any(i > s for i, s in zip(idx.shape, sshape))
+            or any(i > n for k, (i, n) in enumerate(zip(idx.shape, shape)) if k != d)):
+        raise ValueError(f"scatter_add: index of shape {idx.shape} does not fit input of shape "
+                         f"{shape} and src of shape {sshape} along dim {d}: all need the same "
+                         "number of dims, and index may be no larger than src, nor than the "
+                         "input outside dim")
+    _check_range(idx, shape[d], "scatter_add", d, shape)
+    if sshape != idx.shape:  # only the leading block of src that index covers is used
+        src = src[tuple(slice(0, i) for i in idx.shape)]
+    return ScatterAdd.apply(x, _along_index(idx, d, idx.shape), src)
+
