@@ -32,15 +32,24 @@ def _as_tuple(x: Any, what: str, fn_name: str) -> tuple[bool, tuple[Any, ...]]:
     raise TypeError(f"{fn_name}: {what} must be a Tensor or a tuple of Tensors, got {type(x)!r}")
 
 
-def _prepare(inputs: tuple[Any, ...], fn_name: str) -> tuple[Any, ...]:
-    """Fresh leaves that require grad, sharing the inputs' data (the caller's graph untouched)."""
+def _prepare(inputs: tuple[Any, ...], fn_name: str, create_graph: bool = False
+             ) -> tuple[Any, ...]:
+    """The points to differentiate at, as tensors that require grad.
+
+    Normally fresh leaves sharing the inputs' data (the caller's graph is untouched); with
+    ``create_graph`` an input that requires grad stays connected through an identity view, so
+    the result can be differentiated with respect to it (as PyTorch does).
+    """
     out = []
     for t in inputs:
         if t.dtype.kind != "f":
             raise TypeError(
                 f"{fn_name}: inputs must be floating point to be differentiated; got {t.dtype}"
             )
-        out.append(t.detach().requires_grad_(True))
+        if create_graph and t.requires_grad:
+            out.append(t.reshape(t.shape))
+        else:
+            out.append(t.detach().requires_grad_(True))
     return tuple(out)
 
 
@@ -86,7 +95,7 @@ def vjp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
     """
     is_tuple, ins = _as_tuple(inputs, "inputs", "vjp")
     with enable_grad():
-        ins = _prepare(ins, "vjp")
+        ins = _prepare(ins, "vjp", create_graph)
         outs_raw = func(*ins)
         out_tuple, outs = _check_outputs(outs_raw, "vjp")
         vs = _vectors(v, outs, "vjp", "outputs")
@@ -135,7 +144,7 @@ def jvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
 
     is_tuple, ins = _as_tuple(inputs, "inputs", "jvp")
     with enable_grad():
-        ins = _prepare(ins, "jvp")
+        ins = _prepare(ins, "jvp", create_graph)
         vs = _vectors(v, ins, "jvp", "inputs")
         out_tuple, outs = _check_outputs(func(*ins), "jvp")
         us = tuple(Tensor(np.zeros(o.shape, dtype=o.dtype), requires_grad=True) for o in outs)
@@ -168,7 +177,7 @@ def jacobian(func: Callable[..., Any], inputs: Any, create_graph: bool = False,
 
     is_tuple, ins = _as_tuple(inputs, "inputs", "jacobian")
     with enable_grad():
-        ins = _prepare(ins, "jacobian")
+        ins = _prepare(ins, "jacobian", create_graph)
         out_tuple, outs = _check_outputs(func(*ins), "jacobian")
         table = []
         for o in outs:
@@ -244,7 +253,7 @@ def vhp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
     """vᵀ·H for a scalar ``func``: returns ``(func(inputs), vhp)`` without forming H."""
     is_tuple, ins = _as_tuple(inputs, "inputs", "vhp")
     with enable_grad():
-        ins = _prepare(ins, "vhp")
+        ins = _prepare(ins, "vhp", create_graph)
         _, outs = _check_outputs(func(*ins), "vhp")
         if len(outs) != 1 or outs[0].size != 1:
             raise RuntimeError("vhp: the function must return a single one-element tensor")

@@ -163,7 +163,14 @@ class Abs(Function):
 
 
 def _binary(cls: type[Function], name: str, x: Any, y: Any) -> Tensor:
-    if not (isinstance(x, Tensor) and isinstance(y, Tensor)):  # scalars stay weakly typed
+    if isinstance(x, Tensor) and isinstance(y, Tensor):  # the hot path: two tensors
+        try:
+            return cls.apply(x, y)
+        except ValueError as e:
+            if "broadcast" in str(e):
+                raise broadcast_error(name, x, y) from None
+            raise
+    else:  # scalars stay weakly typed
         x = as_operand(x)
         y = as_operand(y)
         if not isinstance(x, Tensor) and not isinstance(y, Tensor):
