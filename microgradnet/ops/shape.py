@@ -253,6 +253,8 @@ def _one_axis(axis: Any, kw: dict[str, Any], op: str) -> Any:
 
 def _check_axis(axis: Any, nd: int, op: str, shape: tuple[int, ...]) -> int:
     """A single axis as a non-negative int, or a ValueError naming the op and the shape."""
+    if type(axis) is int and -nd <= axis < nd:  # the common case, checked cheaply
+        return axis % nd
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
         raise TypeError(f"{op}: axis must be an int, got {type(axis).__name__}")
     if not -nd <= axis < nd:
@@ -261,12 +263,12 @@ def _check_axis(axis: Any, nd: int, op: str, shape: tuple[int, ...]) -> int:
 
 
 def _tensor_list(tensors: Any, op: str) -> list[Tensor]:
-    if isinstance(tensors, (Tensor, np.ndarray)) or not isinstance(tensors, Sequence):
+    if not isinstance(tensors, (list, tuple)):
         raise TypeError(f"{op}: expected a list or tuple of tensors, got "
                         f"{type(tensors).__name__}")
     if not tensors:
         raise ValueError(f"{op}: expected a non-empty list of tensors")
-    return [as_tensor(t) for t in tensors]
+    return [t if type(t) is Tensor else as_tensor(t) for t in tensors]
 
 
 class Cat(Function):
@@ -329,8 +331,27 @@ def stack(tensors: Sequence[Any], axis: int = 0, **kw: Any) -> Tensor:
             raise ValueError(f"stack: expected all tensors to have the same shape; got {first} "
                              f"and {t.data.shape}")
     ax = _check_axis(axis, len(first) + 1, "stack", first + (1,))
-    new = first[:ax] + (1,) + first[ax:]
-    return Cat.apply(*(reshape(t, new) for t in ts), axis=ax)
+    return Stack.apply(*ts, axis=ax)
+
+
+class Stack(Function):
+    """Tensors joined along a new axis. Derivative: the gradient cut into slices along that
+    axis, each reshaped back to its input's shape."""
+
+    __slots__ = ("axis",)
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, *xs: Tensor, axis: int) -> np.ndarray:
+        ctx.axis = axis
+        return np.stack([x.data for x in xs], axis=axis)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        needs = ctx.needs_input_grad
+        shape = grad.data.shape[:ctx.axis] + grad.data.shape[ctx.axis + 1:]
+        pieces = Split.apply(grad, (1,) * len(needs), ctx.axis)
+        return tuple(Reshape.apply(p, shape) if need else None for p, need in zip(pieces, needs))
 
 
 class Split(Function):
