@@ -1,4 +1,4 @@
-"""Reductions over axes: sum, mean, max, min, var, std, prod, logsumexp, argmax, argmin.
+"""Reductions over axes: sum, mean, max, min, var, std, prod, norm, logsumexp, argmax, argmin.
 
 ``axis``/``dim`` may be an int, a tuple or None (all axes); ``keepdims``/``keepdim`` keeps the
 reduced axes as size 1. Backward rules broadcast the gradient back over the reduced axes.
@@ -6,6 +6,7 @@ reduced axes as size 1. Backward rules broadcast the gradient back over the redu
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -17,8 +18,22 @@ from microgradnet.tensor import Tensor
 __all__ = [
     "sum",
     "mean",
+    "max",
+    "min",
+    "var",
+    "std",
+    "prod",
+    "norm",
     "logsumexp",
+    "argmax",
+    "argmin",
 ]
+
+
+def _axes(axis: Any, x: Tensor, op: str) -> tuple[int, ...] | None:
+    """Normalized axes (None: all); a 0-d tensor's axis 0 or -1 is the whole tensor (PyTorch)."""
+    axes = normalize_axes(axis, x.data.ndim, op)
+    return None if axes is not None and x.data.ndim == 0 else axes
 
 
 def _spread(grad: Tensor, shape: tuple[int, ...], axes: tuple[int, ...] | None,
@@ -51,7 +66,7 @@ def sum(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
     """Sum of elements over ``axis`` (all axes by default)."""
     axis, keepdims = axis_args(axis, keepdims, kw, "sum")
     x = as_tensor(x)
-    return Sum.apply(x, normalize_axes(axis, x.data.ndim, "sum"), keepdims)
+    return Sum.apply(x, _axes(axis, x, "sum"), keepdims)
 
 
 class Mean(Function):
@@ -83,7 +98,7 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
     x = as_tensor(x)
     if x.data.dtype.kind not in "fc":
         x = x.astype(np.float64)
-    return Mean.apply(x, normalize_axes(axis, x.data.ndim, "mean"), keepdims)
+    return Mean.apply(x, _axes(axis, x, "mean"), keepdims)
 
 
 class LogSumExp(Function):
@@ -100,9 +115,13 @@ class LogSumExp(Function):
             reduced_shape(a.shape, axes), a.dtype)
         m = np.where(np.isfinite(m), m, 0)
         out = np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
+        if not keepdims:
+            out = out.reshape(_drop(out.shape, axes))
         ctx.save_for_backward(x)
-        ctx.save_output(out)  # kept with keepdims so that it broadcasts against x
-        return out if keepdims else out.reshape(_drop(out.shape, axes))
+        # Saved in the shape returned: a gradient reaching this node through saved_output must
+        # match the output's shape (it is added to the one coming through the output itself).
+        ctx.save_output(out)
+        return out
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -111,8 +130,8 @@ class LogSumExp(Function):
         (x,) = ctx.saved_tensors
         out = ctx.saved_output
         if not ctx.keepdims:
-            grad = grad.reshape(reduced_shape(ctx.shape, ctx.axes))
-            out = out  # already keepdims-shaped
+            shape = reduced_shape(ctx.shape, ctx.axes)
+            grad, out = grad.reshape(shape), out.reshape(shape)
         return grad * exp(x - out), None, None
 
 
@@ -126,4 +145,314 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Te
     """``log(sum(exp(x), axis))`` without overflow."""
     axis, keepdims = axis_args(axis, keepdims, kw, "logsumexp")
     x = as_tensor(x)
-    return LogSumExp.apply(x, normalize_axes(axis, x.data.ndim, "logsumexp"), keepdims)
+    return LogSumExp.apply(x, _axes(axis, x, "logsumexp"), keepdims)
+
+
+def _check_nonempty(x: Tensor, axes: tuple[int, ...] | None, op: str) -> None:
+    """max/min/argmax have no identity: reducing an empty axis is an error (named)."""
+    shape = x.data.shape
+    if x.data.size == 0 and (axes is None or any(shape[a] == 0 for a in axes)):
+        raise ValueError(
+            f"{op}: cannot reduce over an empty axis (shape {shape}, axis "
+            f"{'None' if axes is None else axes}): the operation has no identity"
+        )
+
+
+class _Extremum(Function):
+    """Shared rule of max/min: the gradient goes to the elements equal to the result, split
+    equally among ties (as PyTorch's amax/amin)."""
+
+    __slots__ = ("axes", "keepdims")
+    _forward_on_arrays = True
+    _reduce: Any = None  # np.max or np.min
+
+    @classmethod
+    def forward(cls, ctx: Any, x: Tensor, axes: Any, keepdims: bool) -> np.ndarray:
+        out = cls._reduce(x.data, axis=axes, keepdims=keepdims)
+        ctx.axes, ctx.keepdims = axes, keepdims
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        x, out = ctx.saved_tensors
+        a, axes = x.data, ctx.axes
+        hit = a == np.reshape(out, reduced_shape(a.shape, axes))
+        w = hit / np.sum(hit, axis=axes, keepdims=True)  # ties share the gradient equally
+        return _spread(grad, a.shape, axes, ctx.keepdims) * Tensor._make(
+            w.astype(grad.data.dtype, copy=False), False, None), None, None
+
+
+class Max(_Extremum):
+    """Maximum over axes. Derivative: 1 at the maximum, 1/k to each of k tied maxima."""
+
+    __slots__ = ()
+    _reduce = np.max
+
+
+class Min(_Extremum):
+    """Minimum over axes. Derivative: 1 at the minimum, 1/k to each of k tied minima."""
+
+    __slots__ = ()
+    _reduce = np.min
+
+
+def max(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
+    """Largest value over ``axis`` (all axes by default); values only, like NumPy's ``max``.
+
+    Tied maxima share the gradient equally. Use ``argmax`` for the position.
+
+    >>> import microgradnet as mg
+    >>> mg.max(mg.tensor([[1.0, 5.0], [7.0, 2.0]]), axis=1)
+    tensor([5., 7.])
+    """
+    axis, keepdims = axis_args(axis, keepdims, kw, "max")
+    x = as_tensor(x)
+    axes = _axes(axis, x, "max")
+    _check_nonempty(x, axes, "max")
+    return Max.apply(x, axes, keepdims)
+
+
+def min(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
+    """Smallest value over ``axis`` (all axes by default); values only, like NumPy's ``min``.
+
+    Tied minima share the gradient equally. Use ``argmin`` for the position.
+    """
+    axis, keepdims = axis_args(axis, keepdims, kw, "min")
+    x = as_tensor(x)
+    axes = _axes(axis, x, "min")
+    _check_nonempty(x, axes, "min")
+    return Min.apply(x, axes, keepdims)
+
+
+class Var(Function):
+    """Variance Σ(x - x̄)² / (n - correction) over axes.
+
+    Derivative: 2(x - x̄) / (n - correction) (the x̄ term's own derivative sums to zero).
+    """
+
+    __slots__ = ("axes", "keepdims", "correction")
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, axes: Any, keepdims: bool, correction: float) -> np.ndarray:
+        ctx.axes, ctx.keepdims, ctx.correction = axes, keepdims, correction
+        ctx.save_for_backward(x)
+        return np.var(x.data, axis=axes, ddof=correction, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        (x,) = ctx.saved_tensors
+        shape, axes = x.data.shape, ctx.axes
+        dof = _count(shape, axes) - ctx.correction
+        scale = 2.0 / dof if dof > 0 else math.inf  # NumPy and PyTorch divide by max(dof, 0)
+        centred = x - mean(x, axis=axes, keepdims=True)
+        return _spread(grad, shape, axes, ctx.keepdims) * centred * scale, None, None, None
+
+
+def _correction(correction: Any, ddof: Any, unbiased: Any, op: str) -> float:
+    given = [v for v in (correction, ddof, unbiased) if v is not None]
+    if len(given) > 1:
+        raise TypeError(f"{op}: give only one of correction=, ddof= and unbiased=")
+    if unbiased is not None:
+        return 1 if unbiased else 0
+    return 1 if not given else given[0]
+
+
+def var(x: Any, axis: Any = None, keepdims: bool = False, correction: Any = None,
+        ddof: Any = None, unbiased: Any = None, **kw: Any) -> Tensor:
+    """Variance over ``axis``, divided by ``n - correction`` (default 1, unbiased, as PyTorch;
+    ``ddof=`` is NumPy's name for the same thing).
+
+    >>> import microgradnet as mg
+    >>> mg.var(mg.tensor([1.0, 2.0, 3.0, 4.0]))
+    tensor(1.6667)
+    >>> mg.var(mg.tensor([1.0, 2.0, 3.0, 4.0]), ddof=0)
+    tensor(1.25)
+    """
+    return _var(x, axis, keepdims, correction, ddof, unbiased, kw, "var")
+
+
+def _var(x: Any, axis: Any, keepdims: bool, correction: Any, ddof: Any, unbiased: Any,
+         kw: dict[str, Any], op: str) -> Tensor:
+    axis, keepdims = axis_args(axis, keepdims, kw, op)
+    c = _correction(correction, ddof, unbiased, op)
+    x = as_tensor(x)
+    if x.data.dtype.kind not in "fc":
+        x = x.astype(np.float64)
+    return Var.apply(x, _axes(axis, x, op), keepdims, c)
+
+
+def std(x: Any, axis: Any = None, keepdims: bool = False, correction: Any = None,
+        ddof: Any = None, unbiased: Any = None, **kw: Any) -> Tensor:
+    """Standard deviation ``sqrt(var(x, ...))``; same arguments as ``var``."""
+    from microgradnet.ops.elementwise import sqrt
+
+    return sqrt(_var(x, axis, keepdims, correction, ddof, unbiased, kw, "std"))
+
+
+class Prod(Function):
+    """Product over axes. Derivative: the product of the other elements, out / x when no
+    element is zero (see ``_prod_grad_weights`` for zeros)."""
+
+    __slots__ = ("axes", "keepdims")
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, axes: Any, keepdims: bool) -> np.ndarray:
+        out = np.asarray(np.prod(x.data, axis=axes, keepdims=keepdims))
+        ctx.axes, ctx.keepdims = axes, keepdims
+        ctx.save_for_backward(x)
+        ctx.save_output(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        (x,) = ctx.saved_tensors
+        shape, axes = x.data.shape, ctx.axes
+        g = _spread(grad, shape, axes, ctx.keepdims)
+        zero = x.data == 0
+        if not zero.any():
+            out = ctx.saved_output
+            if not ctx.keepdims:
+                out = out.reshape(reduced_shape(shape, axes))
+            return g * out / x, None, None
+        return g * _prod_grad_weights(x, zero, axes), None, None
+
+
+def _prod_grad_weights(x: Tensor, zero: np.ndarray, axes: Any) -> Tensor:
+    """∂prod/∂xᵢ (the product of the others) for slices with zeros, exact to second order.
+
+    With P' the product of the non-zero entries of a slice, s the (zero-valued but
+    differentiable) sum of its zero entries and c their count:
+    c = 0: P'/xᵢ;  c = 1: P' at the zero, P'/xᵢ · s elsewhere (s is that zero);
+    c = 2: at each zero, P' times the other zero (s - xᵢ), elsewhere 0;  c ≥ 3: 0.
+    Every weight, and its derivative, equals the true one (the Hessian too).
+    """
+    from microgradnet.ops.elementwise import where
+
+    dt = x.data.dtype
+    ones = where(zero, 1.0, x)  # x with its zeros replaced by 1
+    p = Prod.apply(ones, axes, True)  # product of the non-zero entries: no zeros, so P/x rule
+    s = sum(where(zero, x, 0.0), axes, keepdims=True)
+    count = np.sum(zero, axis=axes, keepdims=True)
+    plain = (count == 0) | ((count == 1) & zero)
+    times_s = (count == 1) & ~zero
+    pair = (count == 2) & zero
+
+    def c(m: np.ndarray) -> Tensor:
+        return Tensor._make(m.astype(dt), False, None)
+
+    return p / ones * (c(plain) + c(times_s) * s + c(pair) * (s - x))
+
+
+def prod(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
+    """Product of elements over ``axis`` (all axes by default); gradients are exact with zeros.
+
+    >>> import microgradnet as mg
+    >>> mg.prod(mg.tensor([[1.0, 2.0], [3.0, 4.0]]), axis=0)
+    tensor([3., 8.])
+    """
+    axis, keepdims = axis_args(axis, keepdims, kw, "prod")
+    x = as_tensor(x)
+    return Prod.apply(x, _axes(axis, x, "prod"), keepdims)
+
+
+def _arg(fn: Any, op: str, x: Any, axis: Any, keepdims: bool, kw: dict[str, Any]) -> Tensor:
+    axis, keepdims = axis_args(axis, keepdims, kw, op)
+    x = as_tensor(x)
+    if axis is not None and not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: axis must be an int or None, got {axis!r}")
+    axes = _axes(axis, x, op)
+    _check_nonempty(x, axes, op)
+    a = x.data
+    if a.ndim == 0:
+        return Tensor._make(np.zeros((), np.int64), False, None)
+    out = fn(a, axis=None if axes is None else axes[0], keepdims=keepdims)
+    return Tensor._make(np.asarray(out, dtype=np.int64), False, None)
+
+
+def argmax(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
+    """Index of the largest value along ``axis`` (of the flattened tensor when None); int64,
+    no gradient. The first one wins on ties (NumPy, PyTorch).
+
+    >>> import microgradnet as mg
+    >>> mg.argmax(mg.tensor([[1.0, 5.0], [7.0, 2.0]]), axis=1)
+    tensor([1, 0])
+    """
+    return _arg(np.argmax, "argmax", x, axis, keepdims, kw)
+
+
+def argmin(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
+    """Index of the smallest value along ``axis`` (of the flattened tensor when None); int64,
+    no gradient."""
+    return _arg(np.argmin, "argmin", x, axis, keepdims, kw)
+
+
+class Norm2(Function):
+    """Euclidean norm √Σx² over axes. Derivative: x / ‖x‖, and 0 where ‖x‖ = 0 (PyTorch's
+    subgradient)."""
+
+    __slots__ = ("axes", "keepdims")
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, axes: Any, keepdims: bool) -> np.ndarray:
+        a = x.data
+        out = np.sqrt(np.asarray(np.sum(a * a, axis=axes, keepdims=keepdims)))
+        ctx.axes, ctx.keepdims = axes, keepdims
+        ctx.save_for_backward(x)
+        ctx.save_output(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        from microgradnet.ops.elementwise import where
+
+        (x,) = ctx.saved_tensors
+        shape, axes = x.data.shape, ctx.axes
+        out = ctx.saved_output
+        if not ctx.keepdims:
+            out = out.reshape(reduced_shape(shape, axes))
+        zero = out.data == 0
+        if zero.any():
+            out = where(zero, 1.0, out)  # there x = 0 as well, so x / 1 gives the 0 we want
+        return _spread(grad, shape, axes, ctx.keepdims) * x / out, None, None
+
+
+def norm(x: Any, p: Any = 2, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
+    """Vector p-norm over ``axis`` (all elements by default): ``p`` = 2 (or ``'fro'``), 1,
+    ``inf`` (max |x|), ``-inf`` (min |x|) or any other positive number.
+
+    >>> import microgradnet as mg
+    >>> mg.norm(mg.tensor([3.0, -4.0]))
+    tensor(5.)
+    >>> mg.norm(mg.tensor([3.0, -4.0]), p=1)
+    tensor(7.)
+    """
+    from microgradnet.ops.arithmetic import abs as abs_
+
+    axis, keepdims = axis_args(axis, keepdims, kw, "norm")
+    x = as_tensor(x)
+    if x.data.dtype.kind not in "fc":
+        x = x.astype(np.float64)
+    if isinstance(p, str):
+        if p != "fro":
+            raise ValueError(f"norm: unsupported p={p!r}; use 'fro', 1, 2, inf, -inf or p > 0")
+        p = 2
+    elif not isinstance(p, (int, float, np.integer, np.floating)) or isinstance(p, bool):
+        raise TypeError(f"norm: p must be a number or 'fro', got {type(p).__name__}")
+    axes = _axes(axis, x, "norm")
+    if p == 2:
+        return Norm2.apply(x, axes, keepdims)
+    if p == 1:
+        return Sum.apply(abs_(x), axes, keepdims)
+    if p == math.inf:
+        _check_nonempty(x, axes, "norm")
+        return Max.apply(abs_(x), axes, keepdims)
+    if p == -math.inf:
+        _check_nonempty(x, axes, "norm")
+        return Min.apply(abs_(x), axes, keepdims)
+    if p > 0:
+        return Sum.apply(abs_(x) ** p, axes, keepdims) ** (1.0 / p)
+    raise ValueError(f"norm: unsupported p={p!r}; use 'fro', 1, 2, inf, -inf or p > 0")
