@@ -7,6 +7,12 @@ import sys
 
 sys.path.insert(0, os.path.abspath(".."))
 
+# The executed pages use tiny arrays. A multi-threaded BLAS only adds overhead there, and on a
+# busy machine (a shared CI runner, a parallel test run) it can slow them down several times.
+# The kernels that execute the pages inherit this environment.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 project = "microgradnet"
 author = "the microgradnet developers"
 copyright = "2026, the microgradnet developers"
