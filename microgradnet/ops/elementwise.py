@@ -485,44 +485,44 @@ _ERF_Q = (2.56852019228982242e00, 1.87295284992346047e00, 5.27905102951428412e-1
 _SQRT_1_PI = 0.56418958354775628695  # 1/√π
 
 
-def _erf_small(x: np.ndarray) -> np.ndarray:
-    """erf(x) for |x| <= 0.46875."""
-    a, b = _ERF_A, _ERF_B
-    z = x * x
-    num, den = a[4] * z, z
-    for i in range(3):
-        num = (num + a[i]) * z
-        den = (den + b[i]) * z
-    return x * (num + a[3]) / (den + b[3])
+def _ratio(z: np.ndarray, num_c: tuple[float, ...], den_c: tuple[float, ...]) -> np.ndarray:
+    """Cody's rational form: Horner in z for numerator and denominator, in place (no temporaries
+    per step). ``num_c[-1]`` is the leading numerator coefficient; the denominator is monic."""
+    k = len(den_c)
+    num = z * num_c[-1]
+    den = z.copy()
+    for i in range(k - 1):
+        num += num_c[i]
+        num *= z
+        den += den_c[i]
+        den *= z
+    num += num_c[k - 1]
+    den += den_c[k - 1]
+    num /= den
+    return num
 
 
 def _exp_neg_sq(y: np.ndarray) -> np.ndarray:
-    """exp(-y²) with y² split as y16² + (y - y16)(y + y16) to avoid cancellation (Cody)."""
-    y16 = np.trunc(y * 16.0) / 16.0
-    return np.exp(-y16 * y16) * np.exp(-(y - y16) * (y + y16))
+    """exp(-y²) with y² split as y16² + (y - y16)(y + y16), y16 = y rounded down to 1/16: the
+    rounding error of y² would otherwise cost erfc its relative accuracy (Cody)."""
+    y16 = np.trunc(y * 16.0)
+    y16 /= 16.0
+    return np.exp(-(y16 * y16)) * np.exp(-(y - y16) * (y + y16))
 
 
 def _erfc_pos(y: np.ndarray) -> np.ndarray:
     """erfc(y) for y > 0.46875 (NaN stays NaN)."""
     y = np.minimum(y, 27.0)  # erfc underflows to 0 beyond ~26.5; keeps inf out of the algebra
-    out = np.empty_like(y)
     mid = y <= 4.0
+    if mid.all():
+        return _ratio(y, _ERF_C, _ERF_D) * _exp_neg_sq(y)
+    out = np.empty_like(y)
     ym = y[mid]
-    c, d = _ERF_C, _ERF_D
-    num, den = c[8] * ym, ym
-    for i in range(7):
-        num = (num + c[i]) * ym
-        den = (den + d[i]) * ym
-    out[mid] = (num + c[7]) / (den + d[7]) * _exp_neg_sq(ym)
+    out[mid] = _ratio(ym, _ERF_C, _ERF_D) * _exp_neg_sq(ym)
     far = ~mid
     yf = y[far]
-    p, q = _ERF_P, _ERF_Q
     z = 1.0 / (yf * yf)
-    num, den = p[5] * z, z
-    for i in range(4):
-        num = (num + p[i]) * z
-        den = (den + q[i]) * z
-    r = z * (num + p[4]) / (den + q[4])
+    r = z * _ratio(z, _ERF_P, _ERF_Q)
     out[far] = (_SQRT_1_PI - r) / yf * _exp_neg_sq(yf)
     return out
 
@@ -531,13 +531,18 @@ def _erf_array(a: np.ndarray, complement: bool = False) -> np.ndarray:
     """erf(a), or erfc(a) with ``complement``, in float64 (float32 comes back as float32)."""
     x = np.asarray(a, dtype=np.float64).reshape(-1)
     y = np.abs(x)
-    out = np.empty_like(x)
     small = y <= 0.46875
-    out[small] = _erf_small(x[small])
-    if complement:
-        out[small] = 1.0 - out[small]
-    big = ~small
-    if big.any():
+    if small.all():  # common for small arrays of small values: no indexing at all
+        out = x * _ratio(x * x, _ERF_A, _ERF_B)
+        if complement:
+            out = 1.0 - out
+    else:
+        out = np.empty_like(x)
+        xs = x[small]
+        out[small] = xs * _ratio(xs * xs, _ERF_A, _ERF_B)
+        if complement:
+            out[small] = 1.0 - out[small]
+        big = ~small
         xb = x[big]
         e = _erfc_pos(y[big])  # erfc(|x|)
         if complement:
@@ -592,7 +597,9 @@ class LeakyRelu(Function):
     def forward(ctx: Any, x: Tensor, negative_slope: float) -> np.ndarray:
         a = x.data
         ctx.save_for_backward(x, negative_slope)
-        return np.where(a > 0, a, a * negative_slope)
+        # one comparison pass: for slope <= 1 the larger of x and slope·x is the right branch
+        pick = np.maximum if negative_slope <= 1 else np.minimum
+        return pick(a, a * negative_slope)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:

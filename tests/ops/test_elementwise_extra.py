@@ -215,6 +215,16 @@ def test_leaky_relu_and_elu_gradients_at_zero_follow_pytorch() -> None:
     assert x.grad.item() == pytest.approx(0.5)
 
 
+@pytest.mark.parametrize("slope", [0.01, 0.0, -0.5, 1.0, 2.5])
+def test_leaky_relu_any_slope_matches_the_definition(slope: float) -> None:
+    a = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+    x = _t(a)
+    y = mg.leaky_relu(x, slope)
+    np.testing.assert_array_equal(y.data, np.where(a > 0, a, slope * a))
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, np.where(a > 0, 1.0, slope))
+
+
 # -- higher order --------------------------------------------------------------------------------
 
 def test_third_derivative_of_sin_is_minus_cos() -> None:
@@ -266,3 +276,27 @@ def test_float32_tensor_bounds_and_pairs_keep_float32_grads() -> None:
     y = mg.tensor([0.5, 0.5, 0.5], requires_grad=True)
     (mg.clip(x, lo, 0.8) + mg.maximum(x, y)).sum().backward()
     assert x.grad.dtype == lo.grad.dtype == y.grad.dtype == np.float32
+
+
+# -- the checks can fail ---------------------------------------------------------------------------
+
+class _SinConstantRule(mg.Function):
+    """sin with a rule built from a NumPy constant: first derivative right, second one lost."""
+
+    @staticmethod
+    def forward(ctx, x):  # noqa: ANN001, ANN205
+        ctx.save_for_backward(x)
+        return np.sin(x.data)
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: ANN001, ANN205
+        (x,) = ctx.saved_tensors
+        return grad * mg.tensor(np.cos(x.data))
+
+
+def test_gradgradcheck_rejects_a_rule_not_written_with_tensor_ops() -> None:
+    x = _t([0.3, -1.1])
+    assert mg.gradcheck(_SinConstantRule.apply, [x])
+    with pytest.raises(mg.GradcheckError, match="gradcheck failed for input 0"):
+        mg.gradgradcheck(_SinConstantRule.apply, [x])
+    assert mg.gradgradcheck(mg.sin, [x])

@@ -243,3 +243,30 @@ def test_float32_in_float32_out_and_float32_grads(fn: object) -> None:
     assert x.grad.dtype == np.float32
     (g,) = mg.grad(fn(x).sum(), x, create_graph=True)
     assert g.dtype == np.float32
+
+
+# -- the checks can fail ---------------------------------------------------------------------------
+
+class _ProdConstantRule(mg.Function):
+    """prod over all with the product of the others as a NumPy constant: right first derivative,
+    wrong second derivative (which is what the zero handling in ``Prod`` must get right)."""
+
+    @staticmethod
+    def forward(ctx, x):  # noqa: ANN001, ANN205
+        ctx.save_for_backward(x)
+        return np.prod(x.data)
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: ANN001, ANN205
+        (x,) = ctx.saved_tensors
+        a = x.data
+        others = [np.prod(np.delete(a, i)) for i in range(a.size)]
+        return grad * mg.tensor(np.array(others))
+
+
+def test_gradgradcheck_rejects_a_prod_rule_with_constant_weights() -> None:
+    x = _t([2.0, 0.0, 3.0])
+    assert mg.gradcheck(_ProdConstantRule.apply, [x])
+    with pytest.raises(mg.GradcheckError):
+        mg.gradgradcheck(_ProdConstantRule.apply, [x])
+    assert mg.gradgradcheck(mg.prod, [x])
