@@ -12,6 +12,8 @@ sys.path.insert(0, os.path.abspath(".."))
 # The kernels that execute the pages inherit this environment.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+# Figures must reach the page: a CI-wide MPLBACKEND=Agg would make plt.show() a silent no-op.
+os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
 
 project = "microgradnet"
 author = "the microgradnet developers"

@@ -83,7 +83,7 @@ def _have_docs_tools() -> bool:
 @pytest.mark.skipif(not _have_docs_tools(), reason="needs the docs extra: pip install -e '.[docs]'")
 def test_site_builds_with_warnings_as_errors(tmp_path: Path) -> None:
     out = tmp_path / "html"
-    env = dict(os.environ, MPLBACKEND="Agg")
+    env = dict(os.environ, MPLBACKEND="Agg")   # as headless CI often sets: pictures must survive
     proc = subprocess.run(
         [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
          "-d", str(tmp_path / "doctrees"), str(DOCS), str(out)],
