@@ -18,7 +18,18 @@ angles to the parameters, checked against finite differences.
 
 Full run (printed, seed 0):
 
+    true:      L = 1.5000 m, c = 0.2500 /s
+    start:     L = 1.2000 m, c = 0.0500 /s
+    iter    1  mean squared error 0.250568 rad^2  L = 1.2200 m  c = 0.0700 /s
+    iter   25  mean squared error 0.002370 rad^2  L = 1.5385 m  c = 0.2684 /s
+    iter   50  mean squared error 0.000718 rad^2  L = 1.5160 m  c = 0.2659 /s
     ...
+    iter  200  mean squared error 0.000102 rad^2  L = 1.5005 m  c = 0.2507 /s
+    fitted:    L = 1.5005 m, c = 0.2507 /s
+    sensitivities of the final angles (t = 6 s) by mg.grad, and by finite differences:
+      released at 0.5 rad:  dtheta/dL =  0.63403 ( 0.63403)   dtheta/dc =  0.60620 ( 0.60620)
+      released at 1.5 rad:  dtheta/dL =  3.26154 ( 3.26154)   dtheta/dc = -1.25538 (-1.25538)
+      released at 2.5 rad:  dtheta/dL = -0.39405 (-0.39405)   dtheta/dc = -2.65663 (-2.65663)
 """
 
 from __future__ import annotations

@@ -13,8 +13,18 @@ part trains the same network with ``fit`` and gets the same numbers.
 Full run (printed, seed 0):
 
     2-2-1 sigmoid network, SSE, online SGD lr=0.5 momentum=0.9, target E < 0.01
-    epoch    1  E = 0.5296
-    ...
+    epoch    1  E = 0.5322
+    epoch  100  E = 0.3651
+    epoch  200  E = 0.0101
+    epoch  201  E = 0.0100
+      input 0 0  target 0  output 0.058
+      input 0 1  target 1  output 0.934
+      input 1 0  target 1  output 0.934
+      input 1 1  target 0  output 0.087
+    converged after 201 epochs
+    fit, 2-2-1: 201 epochs, stopped by target_loss, E = 0.0100, accuracy 1.00
+    the explicit loop and fit agree
+    fit, 2-4-1: 139 epochs, stopped by target_loss, E = 0.0098, accuracy 1.00
 """
 
 from __future__ import annotations

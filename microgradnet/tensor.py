@@ -799,8 +799,8 @@ from microgradnet.ops import reduction as _red  # noqa: E402
 from microgradnet.ops import shape as _shape  # noqa: E402
 
 # The hottest operators call the op functions directly: one Python call less per operation.
-Tensor.__add__ = _ar.add  # type: ignore[assignment]
+Tensor.__add__ = Tensor.__radd__ = _ar.add  # type: ignore[assignment]
 Tensor.__sub__ = _ar.sub  # type: ignore[assignment]
-Tensor.__mul__ = _ar.mul  # type: ignore[assignment]
+Tensor.__mul__ = Tensor.__rmul__ = _ar.mul  # type: ignore[assignment]  (commutative)
 Tensor.__truediv__ = _ar.div  # type: ignore[assignment]
 Tensor.__matmul__ = _la.matmul  # type: ignore[assignment]

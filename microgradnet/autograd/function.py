@@ -29,19 +29,23 @@ FREED_MESSAGE = (
 )
 
 
-_internal_code: dict[Any, bool] = {}  # code object -> defined inside microgradnet?
+_internal_code: dict[int, tuple[Any, bool]] = {}  # id(code) -> (code, inside microgradnet?)
 
 
-def user_call_site() -> tuple[Any, int] | None:
-    """(code, line) of the innermost frame outside microgradnet: cheap, no frame is kept."""
-    f = sys._getframe(1)
+def user_call_site(f: Any = None) -> tuple[Any, int] | None:
+    """(code, line) of the innermost frame outside microgradnet (starting at ``f``, default the
+    caller's caller); no frame is kept. Each frame looked at costs a frame object, so callers
+    start as close to user code as they can."""
+    if f is None:
+        f = sys._getframe(1)
     cache = _internal_code
     while f is not None:
         code = f.f_code
-        inside = cache.get(code)
-        if inside is None:
-            inside = cache[code] = code.co_filename.startswith(_PKG_DIR)
-        if not inside:
+        # Keyed by id: hashing a code object hashes its whole bytecode, far too slow here.
+        hit = cache.get(id(code))
+        if hit is None or hit[0] is not code:
+            hit = cache[id(code)] = (code, code.co_filename.startswith(_PKG_DIR))
+        if not hit[1]:
             return code, f.f_lineno
         f = f.f_back
     return None
@@ -126,7 +130,7 @@ class Function:
                 ctx.needs_input_grad = tuple(needs)
             ctx._saved = None
             ctx._hooks = None
-            ctx._site = user_call_site() if edges is not None and _state.anomaly else None
+            ctx._site = None
 
         if cls._forward_on_arrays:
             out = cls.forward(ctx, *args, **kwargs)
@@ -137,6 +141,9 @@ class Function:
                 out = cls.forward(ctx, *args, **kwargs)
             finally:
                 _state.enabled = prev
+        if edges is not None and (ctx._saved is not None or _state.anomaly):
+            # The line of user code that made this node, for the errors that point back to it.
+            ctx._site = user_call_site(sys._getframe(1))
 
         if type(out) is not np.ndarray:
             if type(out) is tuple:
@@ -164,11 +171,11 @@ class Function:
         if self.next_functions is None:
             return
         self._saved = values
-        self._versions = [
-            (0 if v._vc is None else v._vc[0]) if isinstance(v, Tensor) else 0 for v in values
-        ]
-        if self._site is None:
-            self._site = user_call_site()
+        versions = []
+        for v in values:
+            vc = v._vc if isinstance(v, Tensor) else None
+            versions.append(0 if vc is None else vc[0])
+        self._versions = versions
 
     @property
     def saved_tensors(self) -> tuple[Any, ...]:
@@ -197,8 +204,6 @@ class Function:
         if self._saved is None:
             self._saved = ()
             self._versions = ()
-        if self._site is None:
-            self._site = user_call_site()
 
     @property
     def saved_output(self) -> Tensor:

@@ -163,18 +163,11 @@ class Abs(Function):
 
 
 def _binary(cls: type[Function], name: str, x: Any, y: Any) -> Tensor:
-    if isinstance(x, Tensor) and isinstance(y, Tensor):  # the hot path: two tensors
-        try:
-            return cls.apply(x, y)
-        except ValueError as e:
-            if "broadcast" in str(e):
-                raise broadcast_error(name, x, y) from None
-            raise
-    else:  # scalars stay weakly typed
-        x = as_operand(x)
-        y = as_operand(y)
-        if not isinstance(x, Tensor) and not isinstance(y, Tensor):
-            x = as_operand(np.asarray(x))
+    """The general path: operands of any kind (scalars stay weakly typed, arrays become tensors)."""
+    x = as_operand(x)
+    y = as_operand(y)
+    if not isinstance(x, Tensor) and not isinstance(y, Tensor):
+        x = as_operand(np.asarray(x))
     try:
         return cls.apply(x, y)
     except ValueError as e:
@@ -183,26 +176,29 @@ def _binary(cls: type[Function], name: str, x: Any, y: Any) -> Tensor:
         raise
 
 
-def add(x: Any, y: Any) -> Tensor:
-    """Elementwise ``x + y`` with NumPy broadcasting."""
-    return _binary(Add, "add", x, y)
+def _binary_op(cls: type[Function], name: str, doc: str) -> Any:
+    """The public function of a binary op, with a short path for the common operands."""
+    py_scalar = (float, int)
+
+    def op(x: Any, y: Any) -> Tensor:
+        if isinstance(x, Tensor) and (isinstance(y, Tensor) or type(y) in py_scalar):
+            try:
+                return cls.apply(x, y)
+            except ValueError as e:
+                if "broadcast" in str(e):
+                    raise broadcast_error(name, x, y) from None
+                raise
+        return _binary(cls, name, x, y)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    return op
 
 
-def sub(x: Any, y: Any) -> Tensor:
-    """Elementwise ``x - y`` with NumPy broadcasting."""
-    return _binary(Sub, "sub", x, y)
-
-
-def mul(x: Any, y: Any) -> Tensor:
-    """Elementwise ``x * y`` with NumPy broadcasting."""
-    return _binary(Mul, "mul", x, y)
-
-
-def div(x: Any, y: Any) -> Tensor:
-    """Elementwise true division ``x / y`` with NumPy broadcasting."""
-    return _binary(Div, "div", x, y)
-
-
+add = _binary_op(Add, "add", "Elementwise ``x + y`` with NumPy broadcasting.")
+sub = _binary_op(Sub, "sub", "Elementwise ``x - y`` with NumPy broadcasting.")
+mul = _binary_op(Mul, "mul", "Elementwise ``x * y`` with NumPy broadcasting.")
+div = _binary_op(Div, "div", "Elementwise true division ``x / y`` with NumPy broadcasting.")
 true_divide = divide = div
 subtract = sub
 multiply = mul
