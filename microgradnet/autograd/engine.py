@@ -17,6 +17,7 @@ from typing import Any
 
 from microgradnet.autograd.function import _FREED
 from microgradnet.autograd.grad_mode import _state
+from microgradnet.autograd.graph import count_consumers
 
 # Observer called as ``observer(node, grads_in, grads_out)`` for every node processed; None when
 # unused. viz.backward_frames and tests set it with ``observe_sweep``; nobody writes a second walk.
@@ -37,26 +38,6 @@ class observe_sweep:
     def __exit__(self, *exc: object) -> None:
         global _observer
         _observer = self._prev
-
-
-def count_consumers(roots: Sequence[Any]) -> dict[Any, int]:
-    """For every node reachable from ``roots``, the number of edges that point at it."""
-    deps: dict[Any, int] = {}
-    stack = list(roots)
-    seen = set(stack)
-    while stack:
-        node = stack.pop()
-        for edge in node.next_functions:
-            if edge is None:
-                continue
-            target = edge[0]
-            if target._is_tensor:
-                continue
-            deps[target] = deps.get(target, 0) + 1
-            if target not in seen:
-                seen.add(target)
-                stack.append(target)
-    return deps
 
 
 def run_backward(

@@ -1,0 +1,135 @@
+"""Read-only walks over the recorded graph, shared by the engine and viz.
+
+The graph is read through its public surface only. A node is a ``Function`` application; its
+``next_functions`` holds, per forward argument, ``None`` (a constant) or an edge
+``(target, output_nr, shape)`` where ``target`` is the node that produced the argument or the
+leaf ``Tensor`` itself (``target._is_tensor`` tells which). Every walk here uses an explicit
+stack, never recursion, so a 100,000-op chain is as easy as three ops, and visits inputs in
+argument order, so the same graph always gives the same order.
+
+Roots are nodes or tensors; a tensor made by an op stands for its ``grad_fn``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+__all__ = ["count_consumers", "iter_edges", "leaves", "postorder", "topological_order"]
+
+
+def count_consumers(roots: Sequence[Any]) -> dict[Any, int]:
+    """For every node reachable from ``roots``, the number of edges that point at it.
+
+    ``roots`` are Function nodes. Leaf tensors are not counted, and a root nobody consumes is
+    absent from the result. The engine runs a node once its count of pending contributions
+    drops to zero (the child counts of Kahn's algorithm).
+
+    >>> import microgradnet as mg
+    >>> x = mg.tensor(2.0, requires_grad=True)
+    >>> y = x * 3
+    >>> z = y * y  # y is used twice
+    >>> count_consumers([z.grad_fn])[y.grad_fn]
+    2
+    """
+    deps: dict[Any, int] = {}
+    stack = list(roots)
+    seen = set(stack)
+    while stack:
+        node = stack.pop()
+        for edge in node.next_functions:
+            if edge is None:
+                continue
+            target = edge[0]
+            if target._is_tensor:
+                continue
+            deps[target] = deps.get(target, 0) + 1
+            if target not in seen:
+                seen.add(target)
+                stack.append(target)
+    return deps
+
+
+def iter_edges(node: Any) -> Iterator[tuple[Any, int, tuple[int, ...]]]:
+    """The edges ``(target, output_nr, shape)`` into ``node``, in argument order.
+
+    Constant arguments (``None`` edges) are skipped; a leaf tensor or an unrecorded node has no
+    edges.
+
+    >>> import microgradnet as mg
+    >>> x = mg.tensor([1.0, 2.0], requires_grad=True)
+    >>> [(t is x, k, shape) for t, k, shape in iter_edges((x * 2.0).grad_fn)]
+    [(True, 0, (2,))]
+    """
+    if node._is_tensor:
+        return
+    for edge in node.next_functions or ():
+        if edge is not None:
+            yield edge
+
+
+def _start(obj: Any) -> Any:
+    """A tensor made by an op stands for its node; leaves and nodes stand for themselves."""
+    if obj._is_tensor and obj.grad_fn is not None:
+        return obj.grad_fn
+    return obj
+
+
+def postorder(roots: Iterable[Any]) -> list[Any]:
+    """Every node and leaf tensor reachable from ``roots``, each after all of its inputs.
+
+    A depth-first walk in argument order: the first input's whole history comes first, then the
+    second's, then the node itself. Each object appears once, however often it is reused. This
+    is the forward order viz numbers its nodes in.
+
+    >>> import microgradnet as mg
+    >>> a = mg.tensor(1.0, requires_grad=True, name="a")
+    >>> b = mg.tensor(2.0, requires_grad=True, name="b")
+    >>> [o.name if o._is_tensor else o.op_name for o in postorder([a * b + a])]
+    ['a', 'b', 'mul', 'add']
+    """
+    order: list[Any] = []
+    seen: set[int] = set()  # ids: a Tensor's == is elementwise, so never hash on equality
+    stack: list[tuple[Any, bool]] = [(_start(r), False) for r in reversed(list(roots))]
+    while stack:
+        obj, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(obj)
+            continue
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        stack.append((obj, True))
+        if obj._is_tensor:
+            continue
+        # Pushed in reverse so that they are popped, and so visited, in argument order.
+        for edge in reversed(obj.next_functions or ()):
+            if edge is not None and id(edge[0]) not in seen:
+                stack.append((edge[0], False))
+    return order
+
+
+def topological_order(roots: Iterable[Any]) -> list[Any]:
+    """The Function nodes reachable from ``roots`` in forward order (inputs before consumers).
+
+    Reversed, it is an order the backward sweep could run the nodes in: every consumer before
+    the nodes it reads.
+
+    >>> import microgradnet as mg
+    >>> x = mg.tensor(1.0, requires_grad=True)
+    >>> [n.op_name for n in topological_order([(x * 2.0).exp()])]
+    ['mul', 'exp']
+    """
+    return [o for o in postorder(roots) if not o._is_tensor]
+
+
+def leaves(roots: Iterable[Any]) -> list[Any]:
+    """The leaf tensors reachable from ``roots`` (the graph's inputs), in first-visit order.
+
+    >>> import microgradnet as mg
+    >>> w = mg.tensor(1.0, requires_grad=True, name="w")
+    >>> x = mg.tensor(2.0, requires_grad=True, name="x")
+    >>> [t.name for t in leaves([(x * w) * x])]
+    ['x', 'w']
+    """
+    return [o for o in postorder(roots) if o._is_tensor]
