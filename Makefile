@@ -12,14 +12,19 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-demo: $(VENV)/.installed
-	$(PY) examples/quickstart.py
+$(VENV)/.installed-plot: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[plot]'
+	touch $@
+
+# Trains an MLP on two moons and writes the graph, the network, the loss curve and the boundary.
+demo: $(VENV)/.installed-plot
+	$(VENV)/bin/microgradnet demo --out $(OUT)
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -n 2
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check microgradnet tests examples benchmarks
+	$(VENV)/bin/ruff check microgradnet tests examples benchmarks docs conftest.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache .hypothesis
@@ -31,5 +36,7 @@ $(VENV)/.installed-docs: $(VENV)/.installed
 docs: $(VENV)/.installed-docs
 	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
+# Peers (torch, autograd, mygrad, micrograd) are measured when BENCH_PYTHON has them installed.
+BENCH_PYTHON ?= $(PY)
 bench: $(VENV)/.installed
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/run.py --python $(BENCH_PYTHON) $(BENCH_ARGS)
