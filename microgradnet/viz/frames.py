@@ -18,6 +18,8 @@ import numpy as np
 
 from microgradnet.autograd import engine
 from microgradnet.autograd.api import grad as _grad
+from microgradnet.autograd.graph import leaves as _leaves
+from microgradnet.autograd.graph import topological_order
 from microgradnet.tensor import Tensor
 from microgradnet.viz import style
 from microgradnet.viz.graph import GraphModel, build_graph, render_model
@@ -26,40 +28,13 @@ from microgradnet.viz.render import Diagram, RendererNotFound
 __all__ = ["backward_frames", "save_frames", "sweep_steps"]
 
 
-def _leaves(outputs: Sequence[Tensor]) -> list[Tensor]:
-    """Leaf tensors that require grad, reachable from ``outputs`` (iterative, ordered)."""
-    found: list[Tensor] = []
-    seen: set[int] = set()
-    stack = [t.grad_fn if t.grad_fn is not None else t for t in outputs]
-    while stack:
-        obj = stack.pop()
-        if id(obj) in seen:
-            continue
-        seen.add(id(obj))
-        if obj._is_tensor:
-            found.append(obj)
-            continue
-        for edge in obj.next_functions or ():
-            if edge is not None:
-                stack.append(edge[0])
-    return found
-
-
 def _retained(outputs: Sequence[Tensor]) -> list[Tensor]:
     """Intermediate tensors with ``retain_grad()``: the sweep writes their ``.grad``."""
     out: list[Tensor] = []
-    seen: set[int] = set()
-    stack = [t.grad_fn for t in outputs if t.grad_fn is not None]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
+    for node in topological_order(outputs):
         hooks = node._hooks
         if hooks and hooks.get("retain"):
             out.extend(t for t in (r() for r in hooks["retain"].values()) if t is not None)
-        stack.extend(e[0] for e in node.next_functions or () if e is not None
-                     and not e[0]._is_tensor)
     return out
 
 

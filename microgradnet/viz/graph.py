@@ -1,8 +1,9 @@
 """The computation-graph picture: ``draw_graph`` and ``to_json``.
 
 Both read the recorded graph through its public surface only: ``Tensor.grad_fn`` and each
-node's ``next_functions`` (the producing node or the leaf tensor itself, per input). The walk
-is iterative, so a 100,000-op chain draws (with ``max_nodes``) as easily as three ops.
+node's ``next_functions`` (the producing node or the leaf tensor itself, per input), walked
+with the engine's own ``microgradnet.autograd.graph`` functions. The walk is iterative, so a
+100,000-op chain draws (with ``max_nodes``) as easily as three ops.
 
 Ops and tensors are both drawn: leaf tensors (inputs), parameters (named through ``params=``),
 an intermediate tensor after every op, and the outputs. Node ids (``op0``, ``t0``, ...) number
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from microgradnet.autograd.function import _FREED, Function
+from microgradnet.autograd.graph import iter_edges, postorder
 from microgradnet.tensor import Tensor
 from microgradnet.viz import style
 from microgradnet.viz.escape import attr_text, clean_text, html_text
@@ -116,28 +118,6 @@ def _roots(outputs: tuple[Any, ...]) -> list[Tensor]:
     return flat
 
 
-def _postorder(starts: list[Any]) -> list[Any]:
-    """Nodes and leaf tensors reachable from ``starts``, inputs before the ops that use them."""
-    order: list[Any] = []
-    seen: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(s, False) for s in reversed(starts)]
-    while stack:
-        obj, finished = stack.pop()
-        if finished:
-            order.append(obj)
-            continue
-        if id(obj) in seen:
-            continue
-        seen.add(id(obj))
-        stack.append((obj, True))
-        if obj._is_tensor:
-            continue
-        for edge in reversed(obj.next_functions or ()):
-            if edge is not None and id(edge[0]) not in seen:
-                stack.append((edge[0], False))
-    return order
-
-
 def _known_tensors(ops: list[Function], outputs: list[Tensor]) -> dict[tuple[int, int], Tensor]:
     """Intermediate tensor objects we can still reach: outputs, retained and saved tensors."""
     known: dict[tuple[int, int], Tensor] = {}
@@ -192,13 +172,12 @@ def _chain_middles(ops: list[Function], outs: list[Tensor], keep: set[int]) -> d
         if t.grad_fn is not None:
             uses[id(t.grad_fn)] = uses.get(id(t.grad_fn), 0) + 2  # outputs stay visible
     for node in ops:
-        for edge in node.next_functions or ():
-            if edge is not None:
-                uses[id(edge[0])] = uses.get(id(edge[0]), 0) + 1
+        for edge in iter_edges(node):
+            uses[id(edge[0])] = uses.get(id(edge[0]), 0) + 1
     run_of: dict[int, int] = {}
     runs: list[list[int]] = []
     for node in ops:
-        edges = [e for e in node.next_functions or () if e is not None]
+        edges = list(iter_edges(node))
         if (len(edges) != 1 or edges[0][0]._is_tensor or node._n_out != 1
                 or uses.get(id(node), 0) != 1 or id(node) in keep
                 or uses.get(id(edges[0][0]), 0) != 1):
@@ -229,8 +208,7 @@ def build_graph(*outputs: Any, params: Any = None, collapse_chains: bool = False
     names, modules = _resolve_params(params)
     model = GraphModel()
     model.modules = modules
-    starts = [t if t.grad_fn is None else t.grad_fn for t in outs]
-    order = _postorder(starts)
+    order = postorder(outs)  # forward order: the ids below number nodes in it
     ops = [o for o in order if not o._is_tensor]
     middles = _chain_middles(ops, outs, keep or set()) if collapse_chains else {}
     all_ops = ops
@@ -244,8 +222,8 @@ def build_graph(*outputs: Any, params: Any = None, collapse_chains: bool = False
     # Output shapes of each op come from the edges that consume them (or the output tensors).
     shapes: dict[tuple[int, int], tuple[int, ...]] = {}
     for node in all_ops:
-        for edge in node.next_functions or ():
-            if edge is not None and not edge[0]._is_tensor:
+        for edge in iter_edges(node):
+            if not edge[0]._is_tensor:
                 shapes[(id(edge[0]), edge[1])] = tuple(edge[2])
     for (key, t) in known.items():
         shapes[key] = t.data.shape
@@ -269,7 +247,7 @@ def build_graph(*outputs: Any, params: Any = None, collapse_chains: bool = False
             if note is None:
                 note = notes[run] = model.add(Item(f"hidden{run}", "hidden"))
                 note.hidden, note.out_nr = {}, 0
-                edge = next(e for e in obj.next_functions if e is not None)
+                edge = next(iter_edges(obj))
                 src = tensor_item[(id(edge[0]), edge[1])]
                 model.edges.append((src.id, note.id, None))
                 note.dtype = src.dtype
