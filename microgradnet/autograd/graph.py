@@ -33,7 +33,7 @@ def count_consumers(roots: Sequence[Any]) -> dict[Any, int]:
     2
     """
     deps: dict[Any, int] = {}
-    stack = list(roots)
+    stack = list(dict.fromkeys(roots))  # a root given twice must not count its edges twice
     seen = set(stack)
     while stack:
         node = stack.pop()
@@ -70,7 +70,11 @@ def iter_edges(node: Any) -> Iterator[tuple[Any, int, tuple[int, ...]]]:
 
 def _start(obj: Any) -> Any:
     """A tensor made by an op stands for its node; leaves and nodes stand for themselves."""
-    if obj._is_tensor and obj.grad_fn is not None:
+    is_tensor = getattr(obj, "_is_tensor", None)
+    if is_tensor is None:
+        raise TypeError(f"postorder: roots must be Tensors or graph nodes (tensor.grad_fn), "
+                        f"got a {type(obj).__name__}")
+    if is_tensor and obj.grad_fn is not None:
         return obj.grad_fn
     return obj
 
