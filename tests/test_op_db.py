@@ -3,6 +3,10 @@ second-order derivative checks on hypothesis-generated inputs."""
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -11,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import microgradnet as mg
-from tests.op_db import OPS
+import microgradnet.ops
+from tests.op_db import OPS, OpInfo
 
 _SETTINGS = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
@@ -77,3 +82,92 @@ def test_gradgradcheck(info: Any) -> None:
 def test_db_names_are_unique(data: Any) -> None:
     names = [o.name for o in OPS]
     assert len(names) == len(set(names))
+
+
+# -- coverage: every public op has an entry ------------------------------------------------------
+
+# Public names of the ``microgradnet.ops`` modules that need no OpInfo entry, with the reason.
+# Everything else the package exports from there must have an entry (by name or alias).
+NOT_OPS: dict[str, str] = {
+    # Comparisons and logic: boolean results, no derivative (ops/comparison.py).
+    **dict.fromkeys(("lt", "le", "gt", "ge", "eq", "ne"), "comparison: boolean result"),
+    **dict.fromkeys(("logical_and", "logical_or", "logical_not"), "logic: boolean result"),
+    **dict.fromkeys(("isfinite", "isnan", "any", "all"), "predicate: boolean result"),
+    # Piecewise constant and returned without a graph (ops/arithmetic.py).
+    "floor_divide": "no gradient: piecewise constant",
+    "remainder": "no gradient: returns a constant tensor",
+}
+
+
+def public_ops() -> dict[str, Any]:
+    """Name -> function for every op the ``microgradnet.ops`` modules export to ``mg``.
+
+    A module's ``__all__`` when it has one, else the public functions it defines (aliases such
+    as ``divide = div`` included); only names that ``mg`` exports as the same object count.
+    """
+    found: dict[str, Any] = {}
+    for info in pkgutil.iter_modules(microgradnet.ops.__path__):
+        if info.name.startswith("_"):
+            continue
+        mod = importlib.import_module(f"microgradnet.ops.{info.name}")
+        names = getattr(mod, "__all__", None)
+        if names is None:
+            names = [n for n, v in vars(mod).items() if not n.startswith("_")
+                     and inspect.isfunction(v) and v.__module__ == mod.__name__]
+        for name in names:
+            fn = getattr(mod, name)
+            if getattr(mg, name, None) is fn:
+                found[name] = fn
+    return found
+
+
+def missing_entries(ops: Mapping[str, Any], entries: Iterable[OpInfo],
+                    allowed: Iterable[str]) -> list[str]:
+    """The names in ``ops`` with no entry, alias or allow-list line.
+
+    A name bound to the same function as a covered name (``divide`` and ``div``) is covered:
+    the entry tests that very function.
+    """
+    covered = set(allowed)
+    for e in entries:
+        covered.add(e.name)
+        covered.update(e.aliases)
+    tested = {id(fn) for name, fn in ops.items() if name in covered}
+    return sorted(n for n, fn in ops.items() if n not in covered and id(fn) not in tested)
+
+
+def test_every_public_op_has_an_entry() -> None:
+    missing = missing_entries(public_ops(), OPS, NOT_OPS)
+    assert not missing, (
+        f"public ops without an OpInfo entry: {', '.join(missing)}. Add an entry to "
+        "tests/op_db.py or a tests/op_db_<family>.py module (or, for a name that is not a "
+        "differentiable op, a line with the reason in NOT_OPS in tests/test_op_db.py)."
+    )
+
+
+def test_the_op_list_is_found_and_the_allow_list_is_current() -> None:
+    ops = public_ops()
+    for family in ("add", "neg", "matmul", "exp", "where", "sum", "reshape", "getitem", "lt"):
+        assert family in ops  # each ops module is read (with or without __all__)
+    stale = sorted(set(NOT_OPS) - set(ops))
+    assert not stale, f"NOT_OPS names no public op any more: {stale}; remove them"
+    both = sorted(set(NOT_OPS) & {e.name for e in OPS})
+    assert not both, f"{both} have entries; remove them from NOT_OPS"
+
+
+def test_the_coverage_check_names_an_op_without_entry(monkeypatch: Any) -> None:
+    def fake_op(x: Any) -> Any:
+        return x
+
+    ops = {**public_ops(), "fake_op": fake_op}
+    assert missing_entries(ops, OPS, NOT_OPS) == ["fake_op"]
+    assert missing_entries(ops, OPS, {**NOT_OPS, "fake_op": "test"}) == []
+    # An op whose only entry is gone is reported, unless another name of it is covered.
+    without_sign = [e for e in OPS if e.name != "sign"]
+    assert missing_entries(ops, without_sign, NOT_OPS) == ["fake_op", "sign"]
+    assert missing_entries({"sign": mg.sign, "signum": mg.sign}, OPS, ()) == []
+    assert missing_entries({"signum": mg.sign}, OPS, ()) == ["signum"]
+    # The real test fails, naming the op, when the package exports one without an entry.
+    monkeypatch.setitem(globals(), "public_ops", lambda: ops)
+    with pytest.raises(AssertionError, match="without an OpInfo entry: fake_op. Add"):
+        test_every_public_op_has_an_entry()
