@@ -206,8 +206,18 @@ class Function:
             self._versions = ()
 
     @property
+    def saved_output_data(self) -> np.ndarray:
+        """The op's output array, for rules that run on NumPy when the sweep isn't recorded."""
+        self._check_output()
+        return self._out
+
+    @property
     def saved_output(self) -> Tensor:
         """The op's output as a Tensor attached to this node (so second derivatives are right)."""
+        self._check_output()
+        return Tensor._make(self._out, True, self)
+
+    def _check_output(self) -> None:
         if self._saved is _FREED:
             raise RuntimeError(FREED_MESSAGE.format(op=self.op_name))
         if self._hooks is not None and self._hooks.get("dirty"):
@@ -216,7 +226,6 @@ class Function:
                 "gradient would be wrong. The op was created at "
                 f"{format_site(self._site)}. Clone the output before changing it."
             )
-        return Tensor._make(self._out, True, self)
 
     def mark_non_differentiable(self, *args: Any) -> None:  # PyTorch compatibility
         """Accepted for compatibility; integer and bool outputs never require grad anyway."""

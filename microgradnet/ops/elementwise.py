@@ -5,6 +5,11 @@ Rules that need the op's own output (exp, tanh, sigmoid, relu) save the output a
 back with ``ctx.saved_output``: a Tensor attached to this very node, so that second derivatives
 flow through it correctly. Piecewise rules (leaky_relu, clip, maximum) multiply the gradient by a
 constant mask computed from the saved inputs: the mask's own derivative is zero almost everywhere.
+
+When the backward sweep is not recorded (no ``create_graph``) the hottest rules (exp, tanh,
+sigmoid, relu) compute on the arrays directly, skipping the Tensor-op machinery; the Tensor form
+beside each stays the reference. The op database checks both: gradcheck runs the array form,
+gradgradcheck differentiates the Tensor form.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from microgradnet.autograd.function import Function
+from microgradnet.autograd.grad_mode import _state
 from microgradnet.ops._util import as_operand, as_tensor, broadcast_error
 from microgradnet.tensor import Tensor
 
@@ -69,6 +75,8 @@ class Exp(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
+        if not _state.enabled:  # plain backward: the same rule on arrays (see _const)
+            return _const(grad.data * ctx.saved_output_data)
         return grad * ctx.saved_output
 
 
@@ -113,6 +121,9 @@ class Tanh(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
+        if not _state.enabled:
+            y = ctx.saved_output_data
+            return _const(grad.data * (1.0 - y * y))
         y = ctx.saved_output
         return grad * (1.0 - y * y)
 
@@ -136,6 +147,9 @@ class Sigmoid(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
+        if not _state.enabled:
+            o = ctx.saved_output_data
+            return _const(grad.data * (o * (1.0 - o)))
         o = ctx.saved_output
         return grad * (o * (1.0 - o))
 
@@ -167,6 +181,8 @@ class Relu(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
+        if not _state.enabled:
+            return _const(grad.data * (ctx.saved_output_data > 0))
         return grad * (ctx.saved_output > 0)
 
 
