@@ -1,7 +1,9 @@
 """Arithmetic: ``+ - * / **``, negation and ``abs``.
 
 Each rule returns one gradient per input, at the broadcast output shape; the engine sums each
-back to its input's shape. Rules use Tensor ops, so every derivative can be differentiated again.
+back to its input's shape. Rules use Tensor ops, so every derivative can be differentiated again;
+when the backward sweep is not recorded (no ``create_graph``), the hottest rules compute the same
+formula on the arrays directly. gradcheck exercises the array form, gradgradcheck the Tensor form.
 """
 
 from __future__ import annotations
@@ -11,12 +13,17 @@ from typing import Any
 import numpy as np
 
 from microgradnet.autograd.function import Function
+from microgradnet.autograd.grad_mode import _state
 from microgradnet.ops._util import as_operand, broadcast_error
 from microgradnet.tensor import Tensor
 
 
 def _d(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
+
+
+def _const(a: Any) -> Tensor:
+    return Tensor._make(np.asarray(a), False, None)
 
 
 class Add(Function):
@@ -48,7 +55,11 @@ class Sub(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
-        return grad, (-grad if ctx.needs_input_grad[1] else None)
+        if not ctx.needs_input_grad[1]:
+            return grad, None
+        if not _state.enabled:  # plain backward: on arrays (see the module docstring)
+            return grad, _const(np.negative(grad.data))
+        return grad, -grad
 
 
 class Mul(Function):
@@ -67,6 +78,9 @@ class Mul(Function):
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, y = ctx.saved_tensors
         nx, ny = ctx.needs_input_grad
+        if not _state.enabled:
+            g = grad.data
+            return (_const(g * _d(y)) if nx else None), (_const(g * _d(x)) if ny else None)
         return (grad * y if nx else None), (grad * x if ny else None)
 
 
@@ -86,6 +100,9 @@ class Div(Function):
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, y = ctx.saved_tensors
         nx, ny = ctx.needs_input_grad
+        if not _state.enabled:
+            g, xd, yd = grad.data, _d(x), _d(y)
+            return (_const(g / yd) if nx else None), (_const(-g * xd / (yd * yd)) if ny else None)
         gx = grad / y if nx else None
         gy = -grad * x / (y * y) if ny else None
         return gx, gy
