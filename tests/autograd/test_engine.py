@@ -209,3 +209,23 @@ def test_backward_in_threads_concurrently():
 def test_int_tensors_cannot_require_grad():
     with pytest.raises((RuntimeError, TypeError), match="float"):
         mg.tensor([1, 2], requires_grad=True)
+
+
+def _third(f, x0):
+    x = t64(x0)
+    (g1,) = mg.grad(f(x), x, create_graph=True)
+    (g2,) = mg.grad(g1, x, create_graph=True)
+    (g3,) = mg.grad(g2, x)
+    return g3.item()
+
+
+@pytest.mark.parametrize("x0", [-1.3, 0.0, 0.4, 2.1])
+def test_third_derivatives_against_closed_forms(x0):
+    th = np.tanh(x0)  # tanh''' = -2 (1 - t^2)(1 - 3 t^2)
+    assert _third(mg.tanh, x0) == pytest.approx(-2 * (1 - th**2) * (1 - 3 * th**2), rel=1e-10)
+    s = 1 / (1 + np.exp(-x0))  # sigmoid''' = s(1-s)(1 - 6 s + 6 s^2)
+    assert _third(mg.sigmoid, x0) == pytest.approx(s * (1 - s) * (1 - 6 * s + 6 * s**2),
+                                                   rel=1e-9, abs=1e-12)
+    # (e^x sin x)''' = 2 e^x (cos x - sin x)
+    assert _third(lambda x: mg.exp(x) * mg.sin(x), x0) == pytest.approx(
+        2 * np.exp(x0) * (np.cos(x0) - np.sin(x0)), rel=1e-10)
