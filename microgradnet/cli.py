@@ -104,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="train an MLP on a built-in dataset and draw what happened",
         description="Train a multilayer perceptron by backpropagation on a built-in dataset, "
                     "print its final train and test accuracy, and write into --out the "
-                    "computation graph and the network diagram (Graphviz .gv source, plus SVG "
+                    "computation graph, the network diagram and the backward sweep frame by "
+                    "frame (Graphviz .gv source, plus SVG "
                     "when Graphviz can render) and, with matplotlib, the loss curve and the "
                     "decision boundary.",
     )
@@ -171,6 +172,18 @@ def _write_dot(dot: Any, path: Path, render_state: dict[str, bool]) -> list[Path
     path.with_suffix(".svg").write_bytes(svg)
     written.append(path.with_suffix(".svg"))
     return written
+
+
+def _write_frames(viz: Any, loss: Any, params: dict[str, Any], directory: Path) -> list[Path]:
+    """The backward sweep of ``loss`` frame by frame, with a page to step through it."""
+    frames = viz.backward_frames(loss, params=params)
+    try:
+        viz.save_frames(frames, directory)
+    except Exception as exc:  # noqa: BLE001  (no renderer: the .gv sources are written)
+        print(f"note: could not render the backward frames ({type(exc).__name__}); wrote "
+              f"their .gv sources to {directory}", file=sys.stderr)
+        return [directory]
+    return [directory / "index.html"]
 
 
 def _decision_boundary(model: Any, X: np.ndarray, y: np.ndarray, path: Path) -> None:
@@ -252,6 +265,8 @@ def run_demo(args: argparse.Namespace) -> int:
         written += _write_dot(viz.draw_graph(loss, params=params), out / "graph.gv",
                               render_state)
         written += _write_dot(viz.draw_network(model), out / "network.gv", render_state)
+        if hasattr(viz, "backward_frames"):
+            written += _write_frames(viz, loss, params, out / "backward")
     try:
         import matplotlib  # noqa: F401
     except ImportError:
