@@ -81,7 +81,11 @@ class Linear(Module):
 
 
 class Identity(Module):
-    """Returns its input unchanged (a placeholder; arguments are accepted and ignored)."""
+    """Returns its input unchanged (a placeholder; arguments are accepted and ignored).
+
+    >>> mg.nn.Identity(54, unused=True)(mg.tensor([-1.0, 2.0]))
+    tensor([-1.,  2.])
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
@@ -91,28 +95,44 @@ class Identity(Module):
 
 
 class Sigmoid(Module):
-    """The logistic function σ(x) = 1/(1 + e^−x), the classic unit of backpropagation."""
+    """The logistic function σ(x) = 1/(1 + e^−x), the classic unit of backpropagation.
+
+    >>> mg.nn.Sigmoid()(mg.tensor([-1.0, 2.0]))
+    tensor([0.2689, 0.8808])
+    """
 
     def forward(self, x: Any) -> Tensor:
         return F.sigmoid(x)
 
 
 class Tanh(Module):
-    """The hyperbolic tangent, a zero-centred sigmoid."""
+    """The hyperbolic tangent, a zero-centred sigmoid.
+
+    >>> mg.nn.Tanh()(mg.tensor([-1.0, 2.0]))
+    tensor([-0.7616,  0.964 ])
+    """
 
     def forward(self, x: Any) -> Tensor:
         return F.tanh(x)
 
 
 class ReLU(Module):
-    """max(x, 0)."""
+    """max(x, 0).
+
+    >>> mg.nn.ReLU()(mg.tensor([-1.0, 2.0]))
+    tensor([0., 2.])
+    """
 
     def forward(self, x: Any) -> Tensor:
         return F.relu(x)
 
 
 class LeakyReLU(Module):
-    """x for x > 0, negative_slope·x otherwise."""
+    """x for x > 0, negative_slope·x otherwise.
+
+    >>> mg.nn.LeakyReLU(0.1)(mg.tensor([-1.0, 2.0]))
+    tensor([-0.1,  2. ])
+    """
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
@@ -126,7 +146,11 @@ class LeakyReLU(Module):
 
 
 class ELU(Module):
-    """x for x > 0, alpha·(eˣ − 1) otherwise."""
+    """x for x > 0, alpha·(eˣ − 1) otherwise.
+
+    >>> mg.nn.ELU()(mg.tensor([-1.0, 2.0]))
+    tensor([-0.6321,  2.    ])
+    """
 
     def __init__(self, alpha: float = 1.0) -> None:
         super().__init__()
@@ -140,7 +164,11 @@ class ELU(Module):
 
 
 class GELU(Module):
-    """x·Φ(x), exact by default, or its tanh approximation with ``approximate="tanh"``."""
+    """x·Φ(x), exact by default, or its tanh approximation with ``approximate="tanh"``.
+
+    >>> mg.nn.GELU()(mg.tensor([-1.0, 2.0]))
+    tensor([-0.1587,  1.9545])
+    """
 
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
@@ -154,7 +182,11 @@ class GELU(Module):
 
 
 class Softplus(Module):
-    """log(1 + e^(beta·x))/beta, linear above ``threshold`` (a smooth ReLU)."""
+    """log(1 + e^(beta·x))/beta, linear above ``threshold`` (a smooth ReLU).
+
+    >>> mg.nn.Softplus()(mg.tensor([-1.0, 2.0]))
+    tensor([0.3133, 2.1269])
+    """
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
@@ -169,7 +201,11 @@ class Softplus(Module):
 
 
 class Softmax(Module):
-    """Softmax along ``dim`` (default the last axis): a probability distribution per row."""
+    """Softmax along ``dim`` (default the last axis): a probability distribution per row.
+
+    >>> mg.nn.Softmax()(mg.tensor([-1.0, 2.0]))
+    tensor([0.0474, 0.9526])
+    """
 
     def __init__(self, dim: int = -1) -> None:
         super().__init__()
@@ -183,7 +219,11 @@ class Softmax(Module):
 
 
 class LogSoftmax(Module):
-    """Log of the softmax along ``dim`` (pair it with ``NLLLoss``)."""
+    """Log of the softmax along ``dim`` (pair it with ``NLLLoss``).
+
+    >>> mg.nn.LogSoftmax()(mg.tensor([-1.0, 2.0]))
+    tensor([-3.0486, -0.0486])
+    """
 
     def __init__(self, dim: int = -1) -> None:
         super().__init__()
@@ -198,7 +238,12 @@ class LogSoftmax(Module):
 
 class Dropout(Module):
     """During training, zero each input with probability ``p`` and scale the rest by 1/(1−p);
-    in evaluation mode (``model.eval()``) pass the input through unchanged."""
+    in evaluation mode (``model.eval()``) pass the input through unchanged.
+
+    >>> drop = mg.nn.Dropout(p=0.5)
+    >>> drop.eval()(mg.ones(3))
+    tensor([1., 1., 1.])
+    """
 
     def __init__(self, p: float = 0.5, generator: np.random.Generator | None = None) -> None:
         super().__init__()
@@ -215,7 +260,11 @@ class Dropout(Module):
 
 
 class Flatten(Module):
-    """Merge axes ``start_dim``..``end_dim`` into one (default: all but the batch axis)."""
+    """Merge axes ``start_dim``..``end_dim`` into one (default: all but the batch axis).
+
+    >>> mg.nn.Flatten()(mg.zeros(2, 3, 4)).shape
+    (2, 12)
+    """
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
@@ -253,6 +302,10 @@ class Sequential(Module):
 
     Children are named ``0``, ``1``, ... (or by the keys of an ``OrderedDict``), so parameters
     are called ``0.weight``, ``2.bias``, ...
+
+    >>> model = mg.nn.Sequential(mg.nn.Linear(2, 3), mg.nn.ReLU())
+    >>> model(mg.zeros(5, 2)).shape
+    (5, 3)
     """
 
     def __init__(self, *modules: Any) -> None:
@@ -317,7 +370,12 @@ class Sequential(Module):
 
 class ModuleList(Module):
     """A list of modules whose parameters are registered (``self.blocks = ModuleList(...)``);
-    it has no ``forward``: iterate over it in yours."""
+    it has no ``forward``: iterate over it in yours.
+
+    >>> blocks = mg.nn.ModuleList([mg.nn.Linear(2, 2), mg.nn.Linear(2, 1)])
+    >>> len(blocks), len(list(blocks.parameters()))
+    (2, 4)
+    """
 
     def __init__(self, modules: Iterable[Module] | None = None) -> None:
         super().__init__()

@@ -51,7 +51,11 @@ class _Loss(Module):
 
 
 class MSELoss(_Loss):
-    """Mean squared error: mean((o − t)²) over every element."""
+    """Mean squared error: mean((o − t)²) over every element.
+
+    >>> mg.nn.MSELoss()(mg.tensor([1.0, 2.0]), mg.tensor([1.0, 0.0]))
+    tensor(2.)
+    """
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return F.mse_loss(input, target, self.reduction)
@@ -64,6 +68,9 @@ class SSELoss(_Loss):
 
     ``reduction="sum"`` (the default) is E; ``"mean"`` divides by the number of elements;
     ``"none"`` gives ½(t − o)² per element (sum over the last axis for the per-pattern E_p).
+
+    >>> mg.nn.SSELoss()(mg.tensor([1.0, 2.0]), mg.tensor([1.0, 0.0]))  # ½·(0² + 2²)
+    tensor(2.)
     """
 
     def __init__(self, reduction: str = "sum") -> None:
@@ -74,7 +81,11 @@ class SSELoss(_Loss):
 
 
 class L1Loss(_Loss):
-    """Mean absolute error: mean(|o − t|)."""
+    """Mean absolute error: mean(|o − t|).
+
+    >>> mg.nn.L1Loss()(mg.tensor([1.0, 2.0]), mg.tensor([1.0, 0.0]))
+    tensor(1.)
+    """
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return F.l1_loss(input, target, self.reduction)
@@ -85,6 +96,9 @@ class CrossEntropyLoss(_Loss):
 
     Targets are class labels (integers) or class probabilities; ``weight`` (one per class),
     ``ignore_index`` and ``label_smoothing`` work as in PyTorch.
+
+    >>> mg.nn.CrossEntropyLoss()(mg.tensor([[0.0, 0.0]]), mg.tensor([1]))  # log 2
+    tensor(0.6931)
     """
 
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
@@ -112,7 +126,11 @@ class CrossEntropyLoss(_Loss):
 
 class NLLLoss(_Loss):
     """Negative log-likelihood of class labels given log-probabilities (after
-    ``LogSoftmax``)."""
+    ``LogSoftmax``).
+
+    >>> mg.nn.NLLLoss()(mg.tensor([[-0.5, -2.0]]), mg.tensor([0]))
+    tensor(0.5)
+    """
 
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean"
                  ) -> None:
@@ -125,7 +143,11 @@ class NLLLoss(_Loss):
 
 
 class BCELoss(_Loss):
-    """Binary cross-entropy of probabilities (a sigmoid output) against 0/1 targets."""
+    """Binary cross-entropy of probabilities (a sigmoid output) against 0/1 targets.
+
+    >>> mg.nn.BCELoss()(mg.tensor([0.5, 0.5]), mg.tensor([1.0, 0.0]))  # log 2
+    tensor(0.6931)
+    """
 
     def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
         super().__init__(reduction)
@@ -136,7 +158,11 @@ class BCELoss(_Loss):
 
 
 class BCEWithLogitsLoss(_Loss):
-    """Sigmoid and binary cross-entropy in one numerically stable step, on raw scores."""
+    """Sigmoid and binary cross-entropy in one numerically stable step, on raw scores.
+
+    >>> mg.nn.BCEWithLogitsLoss()(mg.tensor([0.0]), mg.tensor([1.0]))  # log 2
+    tensor(0.6931)
+    """
 
     def __init__(self, weight: Any = None, reduction: str = "mean", pos_weight: Any = None
                  ) -> None:
