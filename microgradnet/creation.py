@@ -27,12 +27,25 @@ def _new(arr: np.ndarray, requires_grad: bool, name: str | None = None) -> Tenso
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False,
            name: str | None = None) -> Tensor:
-    """A new tensor holding a copy of ``data`` (Python floats become the default dtype)."""
+    """A new tensor holding a copy of ``data`` (Python floats become the default dtype).
+
+    >>> mg.tensor([1.0, 2.0], requires_grad=True)
+    tensor([1., 2.], requires_grad=True)
+    >>> mg.tensor([[1, 2], [3, 4]]).dtype
+    dtype('int64')
+    """
     return Tensor(data, dtype=dtype, requires_grad=requires_grad, name=name)
 
 
 def from_numpy(a: np.ndarray) -> Tensor:
-    """A tensor sharing memory with the NumPy array ``a`` (its dtype is kept)."""
+    """A tensor sharing memory with the NumPy array ``a`` (its dtype is kept).
+
+    >>> a = np.zeros(3)
+    >>> t = mg.from_numpy(a)
+    >>> a[0] = 5.0  # the tensor sees the change: no copy was made
+    >>> t
+    tensor([5., 0., 0.], dtype=float64)
+    """
     if not isinstance(a, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(a).__name__}")
     return Tensor._make(a, False, None)
@@ -44,22 +57,41 @@ def _dt(dtype: Any) -> np.dtype:
 
 
 def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """A tensor of zeros."""
+    """A tensor of zeros (shape as separate ints or one tuple).
+
+    >>> mg.zeros(2, 3)
+    tensor([[0., 0., 0.],
+            [0., 0., 0.]])
+    """
     return _new(np.zeros(_shape(shape), _dt(dtype)), requires_grad)
 
 
 def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """A tensor of ones."""
+    """A tensor of ones.
+
+    >>> mg.ones(2)
+    tensor([1., 1.])
+    """
     return _new(np.ones(_shape(shape), _dt(dtype)), requires_grad)
 
 
 def empty(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """A tensor with uninitialised values."""
+    """A tensor with uninitialised values (fast when every element is written next).
+
+    >>> t = mg.empty(2, 3)
+    >>> t.shape, t.dtype
+    ((2, 3), dtype('float32'))
+    """
     return _new(np.empty(_shape(shape), _dt(dtype)), requires_grad)
 
 
 def full(shape: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """A tensor filled with ``fill_value``."""
+    """A tensor filled with ``fill_value``.
+
+    >>> mg.full((2, 2), 7.0)
+    tensor([[7., 7.],
+            [7., 7.]])
+    """
     shp = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape)
     if dtype is None:
         dtype = (get_default_dtype() if isinstance(fill_value, float) else
@@ -73,28 +105,54 @@ def _like(x: Any, dtype: Any) -> tuple[tuple[int, ...], np.dtype]:
 
 
 def zeros_like(x: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Zeros with the shape and dtype of ``x`` (a tensor or array).
+
+    >>> mg.zeros_like(mg.tensor([[1.0, 2.0]]))
+    tensor([[0., 0.]])
+    """
     shape, dt = _like(x, dtype)
     return _new(np.zeros(shape, dt), requires_grad)
 
 
 def ones_like(x: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Ones with the shape and dtype of ``x`` (a tensor or array).
+
+    >>> mg.ones_like(mg.tensor([[1.0, 2.0]]))
+    tensor([[1., 1.]])
+    """
     shape, dt = _like(x, dtype)
     return _new(np.ones(shape, dt), requires_grad)
 
 
 def full_like(x: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """``fill_value`` everywhere, with the shape and dtype of ``x`` (a tensor or array).
+
+    >>> mg.full_like(mg.tensor([[1.0, 2.0]]), 0.5)
+    tensor([[0.5, 0.5]])
+    """
     shape, dt = _like(x, dtype)
     return _new(np.full(shape, fill_value, dt), requires_grad)
 
 
 def empty_like(x: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Uninitialised values with the shape and dtype of ``x`` (a tensor or array).
+
+    >>> mg.empty_like(mg.tensor([[1.0, 2.0]])).shape
+    (1, 2)
+    """
     shape, dt = _like(x, dtype)
     return _new(np.empty(shape, dt), requires_grad)
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
            requires_grad: bool = False) -> Tensor:
-    """Evenly spaced values in [start, end); integers give int64, floats the default dtype."""
+    """Evenly spaced values in [start, end); integers give int64, floats the default dtype.
+
+    >>> mg.arange(5)
+    tensor([0, 1, 2, 3, 4])
+    >>> mg.arange(0.0, 1.0, 0.25)
+    tensor([0.  , 0.25, 0.5 , 0.75])
+    """
     if end is None:
         start, end = 0, start
     arr = np.arange(start, end, step)
@@ -107,32 +165,57 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
 
 def linspace(start: float, end: float, steps: int, dtype: Any = None,
              requires_grad: bool = False) -> Tensor:
-    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive.
+
+    >>> mg.linspace(0, 1, 5)
+    tensor([0.  , 0.25, 0.5 , 0.75, 1.  ])
+    """
     return _new(np.linspace(start, end, int(steps)).astype(_dt(dtype)), requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """The identity matrix (ones on the diagonal)."""
+    """The identity matrix (ones on the diagonal); ``m`` columns if given.
+
+    >>> mg.eye(2)
+    tensor([[1., 0.],
+            [0., 1.]])
+    """
     return _new(np.eye(int(n), None if m is None else int(m), dtype=_dt(dtype)), requires_grad)
 
 
 def rand(*shape: Any, dtype: Any = None, requires_grad: bool = False,
          generator: np.random.Generator | None = None) -> Tensor:
-    """Uniform random values in [0, 1)."""
+    """Uniform random values in [0, 1).
+
+    >>> _ = mg.manual_seed(0)
+    >>> mg.rand(2)
+    tensor([0.637 , 0.2698])
+    """
     g = get_generator(generator)
     return _new(g.random(_shape(shape)).astype(_dt(dtype)), requires_grad)
 
 
 def randn(*shape: Any, dtype: Any = None, requires_grad: bool = False,
           generator: np.random.Generator | None = None) -> Tensor:
-    """Standard normal random values."""
+    """Standard normal random values (mean 0, standard deviation 1).
+
+    >>> _ = mg.manual_seed(0)
+    >>> x = mg.randn(2, 3)
+    >>> x.shape, x.dtype
+    ((2, 3), dtype('float32'))
+    """
     g = get_generator(generator)
     return _new(g.standard_normal(_shape(shape)).astype(_dt(dtype)), requires_grad)
 
 
 def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None,
             generator: np.random.Generator | None = None) -> Tensor:
-    """Random integers in [low, high) (``randint(high, size=...)`` starts at 0)."""
+    """Random integers in [low, high) (``randint(high, size=...)`` starts at 0).
+
+    >>> _ = mg.manual_seed(0)
+    >>> mg.randint(10, size=(3,))
+    tensor([8, 6, 5])
+    """
     if high is None:
         low, high = 0, low
     g = get_generator(generator)
@@ -142,5 +225,10 @@ def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None
 
 
 def randperm(n: int, generator: np.random.Generator | None = None) -> Tensor:
-    """A random permutation of 0..n-1."""
+    """A random permutation of 0..n-1 (int64), e.g. to shuffle indices.
+
+    >>> _ = mg.manual_seed(0)
+    >>> sorted(mg.randperm(4).tolist())
+    [0, 1, 2, 3]
+    """
     return _new(get_generator(generator).permutation(int(n)).astype(np.int64), False)

@@ -199,6 +199,13 @@ def load(path: PathLike | IO[bytes]) -> Any:
 
     Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming the file for a
     truncated, corrupt or foreign one, or one that carries pickled objects.
+
+    >>> import io
+    >>> buf = io.BytesIO()
+    >>> mg.save({"w": mg.tensor([1.0, 2.0])}, buf)
+    >>> _ = buf.seek(0)
+    >>> mg.load(buf)
+    {'w': tensor([1., 2.])}
     """
     name = repr(os.fspath(path)) if not hasattr(path, "read") else "the file object"
     try:
