@@ -90,37 +90,64 @@ def _check(tensor: Any, op: str) -> Tensor:
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0,
              generator: np.random.Generator | None = None) -> Tensor:
-    """Fill with values drawn uniformly from [a, b)."""
+    """Fill with values drawn uniformly from [a, b).
+
+    >>> w = mg.nn.init.uniform_(mg.empty(2, 3), -1.0, 1.0)
+    >>> w.shape, bool((w.abs() <= 1.0).all())
+    ((2, 3), True)
+    """
     with no_grad():
         return _check(tensor, "uniform_").uniform_(a, b, generator=generator)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
             generator: np.random.Generator | None = None) -> Tensor:
-    """Fill with values drawn from N(mean, std²)."""
+    """Fill with values drawn from N(mean, std²).
+
+    >>> _ = mg.manual_seed(0)
+    >>> mg.nn.init.normal_(mg.empty(2), 0.0, 1.0)
+    tensor([ 0.1257, -0.1321])
+    """
     with no_grad():
         return _check(tensor, "normal_").normal_(mean, std, generator=generator)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
-    """Fill with ``val``."""
+    """Fill with ``val``.
+
+    >>> mg.nn.init.constant_(mg.empty(2), 0.5)
+    tensor([0.5, 0.5])
+    """
     with no_grad():
         return _check(tensor, "constant_").fill_(val)
 
 
 def zeros_(tensor: Tensor) -> Tensor:
-    """Fill with 0."""
+    """Fill with 0.
+
+    >>> mg.nn.init.zeros_(mg.empty(2))
+    tensor([0., 0.])
+    """
     return constant_(tensor, 0.0)
 
 
 def ones_(tensor: Tensor) -> Tensor:
-    """Fill with 1."""
+    """Fill with 1.
+
+    >>> mg.nn.init.ones_(mg.empty(2))
+    tensor([1., 1.])
+    """
     return constant_(tensor, 1.0)
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0,
                     generator: np.random.Generator | None = None) -> Tensor:
-    """Glorot & Bengio (2010): uniform in ±gain·√(6/(fan_in + fan_out))."""
+    """Glorot & Bengio (2010): uniform in ±gain·√(6/(fan_in + fan_out)).
+
+    >>> w = mg.nn.init.xavier_uniform_(mg.empty(4, 2))  # bound √(6/6) = 1
+    >>> bool((w.abs() <= 1.0).all())
+    True
+    """
     fan_in, fan_out = _calculate_fan_in_and_fan_out(_check(tensor, "xavier_uniform_"))
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     bound = math.sqrt(3.0) * std
@@ -129,7 +156,11 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0,
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0,
                    generator: np.random.Generator | None = None) -> Tensor:
-    """Glorot & Bengio (2010): N(0, std²) with std = gain·√(2/(fan_in + fan_out))."""
+    """Glorot & Bengio (2010): N(0, std²) with std = gain·√(2/(fan_in + fan_out)).
+
+    >>> mg.nn.init.xavier_normal_(mg.empty(3, 2)).shape
+    (3, 2)
+    """
     fan_in, fan_out = _calculate_fan_in_and_fan_out(_check(tensor, "xavier_normal_"))
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     return normal_(tensor, 0.0, std, generator)
@@ -139,7 +170,12 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
                      nonlinearity: str = "leaky_relu",
                      generator: np.random.Generator | None = None) -> Tensor:
     """He et al. (2015): uniform in ±gain·√(3/fan), gain from ``calculate_gain(nonlinearity,
-    a)``. With a = √5 this is the default initialisation of ``Linear``: ±1/√fan_in."""
+    a)``. With a = √5 this is the default initialisation of ``Linear``: ±1/√fan_in.
+
+    >>> w = mg.nn.init.kaiming_uniform_(mg.empty(100, 100), a=5 ** 0.5)
+    >>> bool((w.abs() <= 0.1).all())  # ±1/√100
+    True
+    """
     fan = _calculate_correct_fan(_check(tensor, "kaiming_uniform_"), mode)
     if fan == 0:
         return tensor  # nothing to scale by (a zero-element tensor), as PyTorch
@@ -150,7 +186,11 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
 def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
                     nonlinearity: str = "leaky_relu",
                     generator: np.random.Generator | None = None) -> Tensor:
-    """He et al. (2015): N(0, std²) with std = gain/√fan."""
+    """He et al. (2015): N(0, std²) with std = gain/√fan.
+
+    >>> mg.nn.init.kaiming_normal_(mg.empty(3, 2), nonlinearity="relu").shape
+    (3, 2)
+    """
     fan = _calculate_correct_fan(_check(tensor, "kaiming_normal_"), mode)
     if fan == 0:
         return tensor

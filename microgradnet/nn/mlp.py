@@ -103,6 +103,12 @@ class MLP(Module):
         bias: whether the layers have biases (the classic "bias unit" with constant input 1).
         dtype: parameter dtype (default: ``mg.get_default_dtype()``).
         generator: a ``numpy.random.Generator`` for the initial weights (else the global one).
+
+    >>> net = mg.nn.MLP([2, 4, 1], activation="tanh")
+    >>> net(mg.zeros(3, 2)).shape
+    (3, 1)
+    >>> net.layers[0]
+    Linear(in_features=2, out_features=4, bias=True)
     """
 
     def __init__(self, sizes: Sequence[int], activation: Any = "sigmoid",

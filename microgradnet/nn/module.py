@@ -77,6 +77,17 @@ class Module:
 
     Calling the module runs ``forward``. ``training`` (set by ``train()``/``eval()``) tells
     layers such as ``Dropout`` which mode they are in.
+
+    >>> class Scale(mg.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.w = mg.nn.Parameter(mg.tensor([2.0]))
+    ...     def forward(self, x):
+    ...         return self.w * x
+    >>> Scale()(mg.tensor([1.0, 3.0]))
+    tensor([2., 6.], grad_fn=<Mul>)
+    >>> [name for name, _ in Scale().named_parameters()]
+    ['w']
     """
 
     training: bool
