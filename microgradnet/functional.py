@@ -116,6 +116,11 @@ class Softmax(Function):
 
     Derivative: y·(g − Σ g·y) with y the output (the softmax Jacobian diag(y) − y yᵀ applied
     to g).
+
+    The Function behind ``F.softmax`` (arguments: input, axis):
+
+    >>> F.Softmax.apply(mg.tensor([[0.0, 0.0]], requires_grad=True), 1)
+    tensor([[0.5, 0.5]], grad_fn=<Softmax>)
     """
 
     __slots__ = ("axis",)
@@ -146,6 +151,11 @@ class LogSoftmax(Function):
     """log softmax(x) = x − logsumexp(x) along an axis, computed stably.
 
     Derivative: g − softmax(x)·Σ g, where softmax(x) = exp(output).
+
+    The Function behind ``F.log_softmax`` (arguments: input, axis):
+
+    >>> F.LogSoftmax.apply(mg.tensor([[0.0, 0.0]], requires_grad=True), 1)
+    tensor([[-0.6931, -0.6931]], grad_fn=<LogSoftmax>)
     """
 
     __slots__ = ("axis",)
@@ -205,6 +215,11 @@ class Linear(Function):
 
     Derivative: dx = g @ W, dW = gᵀ @ x and db = Σ g, both summed over the batch dims (the
     classic weight change Δw_ji ∝ δ_j·o_i summed over the patterns of a batch).
+
+    The Function behind ``F.linear`` (arguments: x, weight, bias or None):
+
+    >>> F.Linear.apply(mg.ones(1, 2), mg.tensor([[1.0, 2.0]]), mg.tensor([0.5]))
+    tensor([[3.5]])
     """
 
     __slots__ = ()
@@ -322,6 +337,12 @@ class CrossEntropy(Function):
 
     Derivative: (softmax(x)·Σ_c q − q)·g for x (softmax − one-hot for plain labels), and
     −log_softmax(x)·g for q.
+
+    The Function behind ``F.cross_entropy`` (arguments: logits, target distribution,
+    class axis, scale, reduce):
+
+    >>> F.CrossEntropy.apply(mg.tensor([[0.0, 0.0]]), mg.tensor([[0.0, 1.0]]), 1, 1.0, True)
+    tensor(0.6931)
     """
 
     __slots__ = ("axis", "scale", "reduce")
@@ -517,6 +538,12 @@ class SquaredError(Function):
     """k·(x − t)², summed (times ``scale``: 1/n for the mean) or elementwise.
 
     Derivative: 2k·(x − t)·g·scale for x, the negative for t.
+
+    The Function behind ``F.mse_loss`` and ``F.sse_loss`` (arguments: x, t, k, scale,
+    reduce):
+
+    >>> F.SquaredError.apply(mg.tensor([1.0, 2.0]), mg.tensor([1.0, 0.0]), 0.5, 1.0, True)
+    tensor(2.)
     """
 
     __slots__ = ("k", "scale", "reduce")
@@ -618,6 +645,12 @@ class BinaryCrossEntropy(Function):
     """−w·(t·log p + (1 − t)·log(1 − p)), logs clamped at −100 (PyTorch).
 
     Derivative: w·(p − t)/max(p(1 − p), 1e-12)·g for p; w·(log(1 − p) − log p)·g for t.
+
+    The Function behind ``F.binary_cross_entropy`` (arguments: p, t, weight or None,
+    scale, reduce):
+
+    >>> F.BinaryCrossEntropy.apply(mg.tensor([0.5]), mg.tensor([1.0]), None, 1.0, True)
+    tensor(0.6931)
     """
 
     __slots__ = ("scale", "reduce")
@@ -695,6 +728,12 @@ class BCEWithLogits(Function):
     l = 1 + (pos_weight − 1)·t.
 
     Derivative: w·(l·σ(x) − pos_weight·t)·g for x; w·(−x − (pos_weight − 1)·log σ(x))·g for t.
+
+    The Function behind ``F.binary_cross_entropy_with_logits`` (arguments: x, t, weight,
+    pos_weight (each or None), scale, reduce):
+
+    >>> F.BCEWithLogits.apply(mg.tensor([0.0]), mg.tensor([1.0]), None, None, 1.0, True)
+    tensor(0.6931)
     """
 
     __slots__ = ("scale", "reduce")
