@@ -212,17 +212,40 @@ def _binary_op(cls: type[Function], name: str, doc: str) -> Any:
     return op
 
 
-add = _binary_op(Add, "add", "Elementwise ``x + y`` with NumPy broadcasting.")
-sub = _binary_op(Sub, "sub", "Elementwise ``x - y`` with NumPy broadcasting.")
-mul = _binary_op(Mul, "mul", "Elementwise ``x * y`` with NumPy broadcasting.")
-div = _binary_op(Div, "div", "Elementwise true division ``x / y`` with NumPy broadcasting.")
+add = _binary_op(Add, "add", """Elementwise ``x + y`` with NumPy broadcasting.
+
+    >>> mg.add(mg.tensor([1.0, 2.0]), 10.0)
+    tensor([11., 12.])
+    """)
+sub = _binary_op(Sub, "sub", """Elementwise ``x - y`` with NumPy broadcasting.
+
+    >>> mg.sub(mg.tensor([[1.0], [2.0]]), mg.tensor([1.0, 2.0]))  # (2, 1) - (2,) -> (2, 2)
+    tensor([[ 0., -1.],
+            [ 1.,  0.]])
+    """)
+mul = _binary_op(Mul, "mul", """Elementwise ``x * y`` with NumPy broadcasting.
+
+    >>> mg.mul(mg.tensor([1.0, 2.0]), mg.tensor([3.0, 4.0]))
+    tensor([3., 8.])
+    """)
+div = _binary_op(Div, "div", """Elementwise true division ``x / y`` with NumPy broadcasting.
+
+    >>> mg.div(mg.tensor([1.0, 3.0]), 2.0)
+    tensor([0.5, 1.5])
+    """)
 true_divide = divide = div
 subtract = sub
 multiply = mul
 
 
 def pow(x: Any, y: Any) -> Tensor:
-    """Elementwise power ``x ** y`` (either may be a tensor)."""
+    """Elementwise power ``x ** y`` (either may be a tensor).
+
+    >>> mg.pow(mg.tensor([1.0, 2.0, 3.0]), 2)
+    tensor([1., 4., 9.])
+    >>> mg.pow(2.0, mg.tensor([0.0, 1.0, 2.0]))
+    tensor([1., 2., 4.])
+    """
     return _binary(Pow, "pow", x, y)
 
 
@@ -230,7 +253,11 @@ power = pow
 
 
 def neg(x: Any) -> Tensor:
-    """Elementwise negation ``-x``."""
+    """Elementwise negation ``-x``.
+
+    >>> mg.neg(mg.tensor([1.0, -2.0]))
+    tensor([-1.,  2.])
+    """
     return Neg.apply(as_operand(x) if isinstance(x, Tensor) else as_operand(np.asarray(x)))
 
 
@@ -238,18 +265,30 @@ negative = neg
 
 
 def abs(x: Any) -> Tensor:
-    """Elementwise absolute value."""
+    """Elementwise absolute value.
+
+    >>> mg.abs(mg.tensor([-1.5, 0.0, 2.0]))
+    tensor([1.5, 0. , 2. ])
+    """
     x = x if isinstance(x, Tensor) else as_operand(np.asarray(x))
     return Abs.apply(x)
 
 
 def floor_divide(x: Any, y: Any) -> Tensor:
-    """Elementwise floor division (piecewise constant: no gradient)."""
+    """Elementwise floor division (piecewise constant: no gradient).
+
+    >>> mg.floor_divide(mg.tensor([7, -7]), 2)
+    tensor([ 3, -4])
+    """
     return Tensor._make(np.asarray(np.floor_divide(_d(as_operand(x)), _d(as_operand(y)))),
                         False, None)
 
 
 def remainder(x: Any, y: Any) -> Tensor:
-    """Elementwise remainder with the sign of the divisor, as NumPy (no gradient)."""
+    """Elementwise remainder with the sign of the divisor, as NumPy (no gradient).
+
+    >>> mg.remainder(mg.tensor([7, -7]), 3)
+    tensor([1, 2])
+    """
     return Tensor._make(np.asarray(np.remainder(_d(as_operand(x)), _d(as_operand(y)))),
                         False, None)
