@@ -63,7 +63,13 @@ class Sum(Function):
 
 
 def sum(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
-    """Sum of elements over ``axis`` (all axes by default)."""
+    """Sum of elements over ``axis`` (all axes by default).
+
+    >>> mg.sum(mg.tensor([[1.0, 2.0], [3.0, 4.0]]), axis=1)
+    tensor([3., 7.])
+    >>> mg.sum(mg.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    tensor(10.)
+    """
     axis, keepdims = axis_args(axis, keepdims, kw, "sum")
     x = as_tensor(x)
     return Sum.apply(x, _axes(axis, x, "sum"), keepdims)
@@ -93,7 +99,11 @@ def _count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
 
 
 def mean(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
-    """Arithmetic mean over ``axis`` (all axes by default)."""
+    """Arithmetic mean over ``axis`` (all axes by default).
+
+    >>> mg.mean(mg.tensor([[1.0, 2.0], [3.0, 4.0]]), axis=0)
+    tensor([2., 3.])
+    """
     axis, keepdims = axis_args(axis, keepdims, kw, "mean")
     x = as_tensor(x)
     if x.data.dtype.kind not in "fc":
@@ -142,7 +152,13 @@ def _drop(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[int, ..
 
 
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
-    """``log(sum(exp(x), axis))`` without overflow."""
+    """``log(sum(exp(x), axis))`` without overflow.
+
+    >>> mg.logsumexp(mg.tensor([0.0, 0.0]))  # log 2
+    tensor(0.6931)
+    >>> mg.logsumexp(mg.tensor([1000.0, 1000.0]))  # exp(1000) would overflow
+    tensor(1000.6932)
+    """
     axis, keepdims = axis_args(axis, keepdims, kw, "logsumexp")
     x = as_tensor(x)
     return LogSumExp.apply(x, _axes(axis, x, "logsumexp"), keepdims)
@@ -217,6 +233,9 @@ def min(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
     """Smallest value over ``axis`` (all axes by default); values only, like NumPy's ``min``.
 
     Tied minima share the gradient equally. Use ``argmin`` for the position.
+
+    >>> mg.min(mg.tensor([[3.0, 1.0], [0.0, 2.0]]), axis=1)
+    tensor([1., 0.])
     """
     axis, keepdims = axis_args(axis, keepdims, kw, "min")
     x = as_tensor(x)
@@ -285,7 +304,13 @@ def _var(x: Any, axis: Any, keepdims: bool, correction: Any, ddof: Any, unbiased
 
 def std(x: Any, axis: Any = None, keepdims: bool = False, correction: Any = None,
         ddof: Any = None, unbiased: Any = None, **kw: Any) -> Tensor:
-    """Standard deviation ``sqrt(var(x, ...))``; same arguments as ``var``."""
+    """Standard deviation ``sqrt(var(x, ...))``; same arguments as ``var``.
+
+    >>> mg.std(mg.tensor([1.0, 2.0, 3.0, 4.0]))  # sample std (correction=1)
+    tensor(1.291)
+    >>> mg.std(mg.tensor([1.0, 2.0, 3.0, 4.0]), correction=0)
+    tensor(1.118)
+    """
     from microgradnet.ops.elementwise import sqrt
 
     return sqrt(_var(x, axis, keepdims, correction, ddof, unbiased, kw, "std"))
@@ -385,7 +410,13 @@ def argmax(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tenso
 
 def argmin(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
     """Index of the smallest value along ``axis`` (of the flattened tensor when None); int64,
-    no gradient."""
+    no gradient.
+
+    >>> mg.argmin(mg.tensor([[3.0, 1.0], [0.0, 2.0]]), axis=1)
+    tensor([1, 0])
+    >>> mg.argmin(mg.tensor([[3.0, 1.0], [0.0, 2.0]]))  # flattened index
+    tensor(2)
+    """
     return _arg(np.argmin, "argmin", x, axis, keepdims, kw)
 
 
