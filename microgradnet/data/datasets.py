@@ -59,6 +59,10 @@ def make_xor() -> tuple[np.ndarray, np.ndarray]:
 
     Returns ``X`` of shape (4, 2) and targets ``y`` of shape (4, 1) (0 or 1), ready for a
     2-2-1 sigmoid network trained on the sum of squared errors.
+
+    >>> X, y = mg.data.make_xor()
+    >>> X.shape, y.ravel()
+    ((4, 2), array([0., 1., 1., 0.], dtype=float32))
     """
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
     y = np.array([[0], [1], [1], [0]])
@@ -71,6 +75,10 @@ def make_moons(
     """Two interleaving half circles, labels 0 and 1 (as scikit-learn's ``make_moons``).
 
     ``noise`` is the standard deviation of Gaussian noise added to each coordinate.
+
+    >>> X, y = mg.data.make_moons(n_samples=10, seed=0)
+    >>> X.shape, y.shape
+    ((10, 2), (10,))
     """
     n = _check_n("make_moons", n_samples, 2)
     noise = _check_noise("make_moons", noise)
@@ -93,6 +101,10 @@ def make_spirals(
 
     Points lie at radius 0..1; ``noise`` is the standard deviation of the angle jitter in
     radians.
+
+    >>> X, y = mg.data.make_spirals(n_samples=30, n_classes=3, seed=0)
+    >>> X.shape, sorted(set(y.tolist()))
+    ((30, 2), [0, 1, 2])
     """
     n = _check_n("make_spirals", n_samples, 1)
     noise = _check_noise("make_spirals", noise)
@@ -115,6 +127,10 @@ def make_circles(
     """A small circle (label 1) inside a large one (label 0), as scikit-learn's ``make_circles``.
 
     ``factor`` is the ratio of the inner radius to the outer radius (1).
+
+    >>> X, y = mg.data.make_circles(n_samples=10, seed=0)
+    >>> X.shape, int(y.sum())
+    ((10, 2), 5)
     """
     n = _check_n("make_circles", n_samples, 2)
     noise = _check_noise("make_circles", noise)
@@ -142,6 +158,10 @@ def make_sine(
 
     Returns ``X`` and ``y`` of shape (n_samples, 1); ``noise`` is the standard deviation of
     the Gaussian noise on ``y``.
+
+    >>> X, y = mg.data.make_sine(n_samples=10, seed=0)
+    >>> X.shape, y.shape
+    ((10, 1), (10, 1))
     """
     n = _check_n("make_sine", n_samples, 1)
     noise = _check_noise("make_sine", noise)
@@ -159,6 +179,10 @@ def make_encoder(n: int = 8) -> tuple[np.ndarray, np.ndarray]:
 
     Returns ``X = y =`` the (n, n) identity; a hidden layer of log2(n) units must learn a
     binary code.
+
+    >>> X, y = mg.data.make_encoder(4)
+    >>> X.shape, bool((X == y).all())
+    ((4, 4), True)
     """
     if n < 2:
         raise ValueError(f"make_encoder: n must be at least 2, got {n}")
@@ -171,6 +195,10 @@ def make_parity(n_bits: int = 3) -> tuple[np.ndarray, np.ndarray]:
 
     Returns ``X`` of shape (2**n_bits, n_bits) and ``y`` of shape (2**n_bits, 1); two-bit
     parity is XOR.
+
+    >>> X, y = mg.data.make_parity(2)
+    >>> X.tolist(), y.ravel().tolist()
+    ([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0.0, 1.0, 1.0, 0.0])
     """
     if not 1 <= n_bits <= 16:
         raise ValueError(f"make_parity: n_bits must be between 1 and 16, got {n_bits}")
@@ -196,6 +224,11 @@ def load_digits(scale: bool = True) -> tuple[np.ndarray, np.ndarray]:
 
     Returns ``X`` of shape (1797, 64), pixel values divided by 16 into [0, 1] unless
     ``scale=False``, and labels ``y`` 0..9. Needs the ``datasets`` extra; never downloads.
+
+    >>> _ = __import__("pytest").importorskip("sklearn")  # needs scikit-learn
+    >>> X, y = mg.data.load_digits()
+    >>> X.shape, y.shape, float(X.max())
+    ((1797, 64), (1797,), 1.0)
     """
     data = _sklearn_datasets("load_digits").load_digits()
     X = data.data / 16.0 if scale else data.data
@@ -206,6 +239,11 @@ def load_iris() -> tuple[np.ndarray, np.ndarray]:
     """Fisher's iris flowers (150 samples, 4 measurements in cm, 3 species).
 
     Needs the ``datasets`` extra (scikit-learn); never downloads.
+
+    >>> _ = __import__("pytest").importorskip("sklearn")  # needs scikit-learn
+    >>> X, y = mg.data.load_iris()
+    >>> X.shape, y.shape
+    ((150, 4), (150,))
     """
     data = _sklearn_datasets("load_iris").load_iris()
     return _float(data.data), data.target.astype(np.int64)

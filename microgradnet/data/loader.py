@@ -32,6 +32,10 @@ class TensorDataset:
 
     NumPy floating arrays are cast to the default dtype (float32), the dtype of a model's
     parameters; Tensors and integer labels are kept as they are.
+
+    >>> ds = mg.data.TensorDataset(np.zeros((5, 2)), np.arange(5))
+    >>> len(ds), ds[1]
+    (5, (tensor([0., 0.]), tensor(1)))
     """
 
     def __init__(self, *arrays: Any) -> None:
@@ -69,6 +73,10 @@ class DataLoader:
         shuffle: draw a new order every epoch from a NumPy Generator seeded with ``seed``,
             so two loaders with the same seed give the same sequence of epochs.
         drop_last: skip a final batch smaller than ``batch_size``.
+
+    >>> loader = mg.data.DataLoader((np.zeros((5, 2)), np.arange(5)), batch_size=2)
+    >>> [xb.shape for xb, yb in loader]
+    [(2, 2), (2, 2), (1, 2)]
     """
 
     def __init__(

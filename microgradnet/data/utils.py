@@ -20,6 +20,11 @@ def one_hot(y: Any, num_classes: int | None = None, dtype: Any = None) -> np.nda
 
     ``num_classes`` defaults to ``max(y) + 1``; ``dtype`` to the default floating dtype.
     For a Tensor inside a graph use ``mg.functional.one_hot``.
+
+    >>> mg.data.one_hot([0, 2, 1])
+    array([[1., 0., 0.],
+           [0., 0., 1.],
+           [0., 1., 0.]], dtype=float32)
     """
     labels = _array(y)
     if labels.dtype.kind not in "iub":
@@ -45,6 +50,10 @@ def standardize(
 
     Without ``mean``/``std`` they are computed from ``X``; pass the training set's values to
     transform validation and test data the same way. Returns ``(X_standardized, mean, std)``.
+
+    >>> Xs, mean, std = mg.data.standardize(np.array([[1.0], [3.0]]))
+    >>> Xs.ravel(), mean, std
+    (array([-1.,  1.]), array([2.]), array([1.]))
     """
     arr = _array(X)
     if mean is None:
@@ -67,6 +76,10 @@ def train_test_split(
 
     ``test_size`` is a fraction in (0, 1) or a number of samples. ``stratify=True`` keeps
     each class's share the same in both parts (``y`` must hold class labels).
+
+    >>> parts = mg.data.train_test_split(np.zeros((8, 2)), np.arange(8), test_size=0.25, seed=0)
+    >>> [p.shape for p in parts]
+    [(6, 2), (2, 2), (6,), (2,)]
     """
     X, y = _array(X), _array(y)
     n = len(X)
