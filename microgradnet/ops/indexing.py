@@ -25,7 +25,11 @@ __all__ = [
 
 
 def normalize_index(index: Any) -> Any:
-    """Tensors and lists in an index become arrays; boolean masks become integer arrays."""
+    """Tensors and lists in an index become NumPy arrays; non-integer, non-bool arrays raise.
+
+    >>> normalize_index((mg.tensor([True, False]), [0, 1]))
+    (array([ True, False]), array([0, 1]))
+    """
     if isinstance(index, tuple):
         return tuple(_norm_one(i) for i in index)
     return _norm_one(index)
@@ -97,7 +101,12 @@ def _bool_to_int(index: Any) -> Any:
 
 
 def getitem(x: Any, index: Any) -> Tensor:
-    """``x[index]`` with NumPy semantics (basic, integer-array and boolean-mask indexing)."""
+    """``x[index]`` with NumPy semantics (basic, integer-array and boolean-mask indexing).
+
+    >>> x = mg.arange(6).reshape(2, 3)
+    >>> mg.getitem(x, (1, [0, 2]))  # the same as x[1, [0, 2]]
+    tensor([3, 5])
+    """
     x = as_tensor(x)
     idx = normalize_index(index)
     try:

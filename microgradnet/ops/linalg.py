@@ -51,7 +51,13 @@ def _matmul_error(x: Tensor, y: Tensor) -> ValueError:
 
 
 def matmul(x: Any, y: Any) -> Tensor:
-    """Matrix product with NumPy's rules: 1-D operands are promoted, batch dims broadcast."""
+    """Matrix product with NumPy's rules: 1-D operands are promoted, batch dims broadcast.
+
+    >>> mg.matmul(mg.tensor([[1.0, 2.0], [3.0, 4.0]]), mg.tensor([1.0, 1.0]))
+    tensor([3., 7.])
+    >>> mg.matmul(mg.ones(5, 2, 3), mg.ones(3, 4)).shape
+    (5, 2, 4)
+    """
     x = as_tensor(x)
     y = as_tensor(y)
     xn, yn = x.data.ndim, y.data.ndim
@@ -75,7 +81,11 @@ def matmul(x: Any, y: Any) -> Tensor:
 
 
 def dot(x: Any, y: Any) -> Tensor:
-    """Inner product of two 1-D tensors."""
+    """Inner product of two 1-D tensors.
+
+    >>> mg.dot(mg.tensor([1.0, 2.0]), mg.tensor([3.0, 4.0]))
+    tensor(11.)
+    """
     x = as_tensor(x)
     y = as_tensor(y)
     if x.ndim != 1 or y.ndim != 1:
@@ -86,7 +96,12 @@ def dot(x: Any, y: Any) -> Tensor:
 
 
 def outer(x: Any, y: Any) -> Tensor:
-    """Outer product of two 1-D tensors: ``out[i, j] = x[i] * y[j]``."""
+    """Outer product of two 1-D tensors: ``out[i, j] = x[i] * y[j]``.
+
+    >>> mg.outer(mg.tensor([1.0, 2.0]), mg.tensor([3.0, 4.0, 5.0]))
+    tensor([[ 3.,  4.,  5.],
+            [ 6.,  8., 10.]])
+    """
     x = as_tensor(x)
     y = as_tensor(y)
     if x.ndim != 1 or y.ndim != 1:

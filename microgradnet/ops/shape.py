@@ -67,7 +67,14 @@ class Reshape(Function):
 
 
 def reshape(x: Any, *shape: Any) -> Tensor:
-    """The same elements in a new shape (one dimension may be -1)."""
+    """The same elements in a new shape (one dimension may be -1).
+
+    >>> mg.reshape(mg.arange(6), (2, 3))
+    tensor([[0, 1, 2],
+            [3, 4, 5]])
+    >>> mg.reshape(mg.arange(6), (3, -1)).shape
+    (3, 2)
+    """
     x = as_tensor(x)
     shp = _shape_arg(shape)
     if shp == x.data.shape:
@@ -102,7 +109,11 @@ class Permute(Function):
 
 
 def permute(x: Any, *dims: Any) -> Tensor:
-    """Reorder the axes: ``out.shape[i] == x.shape[dims[i]]``."""
+    """Reorder the axes: ``out.shape[i] == x.shape[dims[i]]``.
+
+    >>> mg.permute(mg.zeros(2, 3, 4), (2, 0, 1)).shape
+    (4, 2, 3)
+    """
     x = as_tensor(x)
     perm = _shape_arg(dims)
     nd = x.data.ndim
@@ -116,7 +127,15 @@ def permute(x: Any, *dims: Any) -> Tensor:
 
 
 def transpose(x: Any, *axes: Any) -> Tensor:
-    """No arguments: reverse the axes (``.T``). Two axes: swap them (PyTorch)."""
+    """No arguments: reverse the axes (``.T``). Two axes: swap them (PyTorch).
+
+    >>> mg.transpose(mg.tensor([[1.0, 2.0, 3.0]]))
+    tensor([[1.],
+            [2.],
+            [3.]])
+    >>> mg.transpose(mg.zeros(2, 3, 4), 0, 1).shape
+    (3, 2, 4)
+    """
     x = as_tensor(x)
     nd = x.data.ndim
     if not axes:
@@ -127,7 +146,11 @@ def transpose(x: Any, *axes: Any) -> Tensor:
 
 
 def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
-    """Swap two axes."""
+    """Swap two axes.
+
+    >>> mg.swapaxes(mg.zeros(2, 3, 4), 0, 2).shape
+    (4, 3, 2)
+    """
     x = as_tensor(x)
     nd = x.data.ndim
     for a in (axis1, axis2):
@@ -156,7 +179,12 @@ class BroadcastTo(Function):
 
 
 def broadcast_to(x: Any, shape: Any) -> Tensor:
-    """A read-only view of ``x`` broadcast to ``shape`` (NumPy rules)."""
+    """A read-only view of ``x`` broadcast to ``shape`` (NumPy rules).
+
+    >>> mg.broadcast_to(mg.tensor([1.0, 2.0]), (2, 2))
+    tensor([[1., 2.],
+            [1., 2.]])
+    """
     x = as_tensor(x)
     shp = _shape_arg((shape,)) if not isinstance(shape, int) else (int(shape),)
     if shp == x.data.shape:
@@ -168,7 +196,12 @@ def broadcast_to(x: Any, shape: Any) -> Tensor:
 
 
 def expand(x: Any, *shape: Any) -> Tensor:
-    """Broadcast to ``shape``; -1 keeps that axis's size (PyTorch)."""
+    """Broadcast to ``shape``; -1 keeps that axis's size (PyTorch).
+
+    >>> mg.expand(mg.tensor([[1.0], [2.0]]), -1, 3)
+    tensor([[1., 1., 1.],
+            [2., 2., 2.]])
+    """
     x = as_tensor(x)
     shp = _shape_arg(shape)
     lead = len(shp) - x.data.ndim
@@ -179,7 +212,13 @@ def expand(x: Any, *shape: Any) -> Tensor:
 
 
 def squeeze(x: Any, axis: Any = None, **kw: Any) -> Tensor:
-    """Remove axes of size 1 (all of them, or the given ones)."""
+    """Remove axes of size 1 (all of them, or the given ones).
+
+    >>> mg.squeeze(mg.zeros(1, 3, 1)).shape
+    (3,)
+    >>> mg.squeeze(mg.zeros(1, 3, 1), 0).shape
+    (3, 1)
+    """
     if "dim" in kw:
         axis = kw.pop("dim")
     x = as_tensor(x)
@@ -195,7 +234,13 @@ def squeeze(x: Any, axis: Any = None, **kw: Any) -> Tensor:
 
 
 def unsqueeze(x: Any, axis: Any = None, **kw: Any) -> Tensor:
-    """Insert an axis of size 1 at ``axis``."""
+    """Insert an axis of size 1 at ``axis``.
+
+    >>> mg.unsqueeze(mg.tensor([1.0, 2.0]), 0).shape
+    (1, 2)
+    >>> mg.unsqueeze(mg.tensor([1.0, 2.0]), -1).shape
+    (2, 1)
+    """
     if "dim" in kw:
         axis = kw.pop("dim")
     if axis is None:
