@@ -46,6 +46,12 @@ class History:
 
     ``history`` maps ``loss``, ``val_loss``, ``accuracy``, ``val_accuracy`` (where computed),
     ``lr`` and ``time`` (wall seconds of each epoch) to one value per epoch.
+
+    >>> net = mg.nn.Linear(2, 1)
+    >>> h = mg.train.fit(net, mg.nn.MSELoss(), mg.optim.SGD(net.parameters(), lr=0.1),
+    ...                  mg.data.make_xor(), epochs=3, progress=False)
+    >>> h.epochs_run, h.stop_reason, sorted(h.history)
+    (3, 'max_epochs', ['accuracy', 'loss', 'lr', 'time'])
     """
 
     def __init__(self) -> None:
@@ -120,6 +126,16 @@ class Callback:
 
     ``fit`` sets ``self.model``, ``self.optimizer`` and ``self.history`` before
     ``on_train_begin``. Call ``self.request_stop()`` to end training after this epoch.
+
+    >>> class StopAt2(mg.train.Callback):
+    ...     def on_epoch_end(self, epoch, logs):
+    ...         if epoch == 2:
+    ...             self.request_stop("enough")
+    >>> net = mg.nn.Linear(2, 1)
+    >>> h = mg.train.fit(net, mg.nn.MSELoss(), mg.optim.SGD(net.parameters(), lr=0.1),
+    ...                  mg.data.make_xor(), callbacks=[StopAt2()], progress=False)
+    >>> h.epochs_run, h.stop_reason
+    (2, 'enough')
     """
 
     model: Any = None
@@ -171,6 +187,13 @@ class EarlyStopping(Callback):
 
     Without validation data ``val_loss`` falls back to the training ``loss``. With
     ``restore_best_weights`` the model gets the weights of its best epoch back at the end.
+
+    >>> net = mg.nn.Linear(2, 1)
+    >>> frozen = mg.optim.SGD(net.parameters(), lr=0.0)  # the loss never improves
+    >>> h = mg.train.fit(net, mg.nn.MSELoss(), frozen, mg.data.make_xor(), epochs=50,
+    ...                  callbacks=[mg.train.EarlyStopping(patience=2)], progress=False)
+    >>> h.epochs_run, h.stop_reason
+    (3, 'early_stopping')
     """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 10, min_delta: float = 0.0,
@@ -220,6 +243,15 @@ class ModelCheckpoint(Callback):
     ``path`` may contain ``{epoch}`` and log names, e.g. ``"ckpt-{epoch:03d}.npz"``. Files are
     written to a temporary name first and then renamed, so an interrupted run never leaves a
     half-written checkpoint. ``last_path`` is the newest file written.
+
+    >>> import os, tempfile
+    >>> net = mg.nn.Linear(2, 1)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     ckpt = mg.train.ModelCheckpoint(os.path.join(d, "ckpt-{epoch}.npz"))
+    ...     _ = mg.train.fit(net, mg.nn.MSELoss(), mg.optim.SGD(net.parameters(), lr=0.1),
+    ...                      mg.data.make_xor(), epochs=2, callbacks=[ckpt], progress=False)
+    ...     sorted(os.listdir(d))
+    ['ckpt-1.npz', 'ckpt-2.npz']
     """
 
     def __init__(self, path: str | os.PathLike[str], monitor: str = "val_loss",
@@ -397,6 +429,11 @@ def evaluate(model: Any, data: Any, loss_fn: Any = None, metrics: Metrics = "aut
     ``batch_size``, default all at once). ``metrics="auto"`` computes accuracy for
     classification targets (integer labels, or 0/1 targets): argmax over several outputs, a
     0.5 threshold on a single sigmoid output (0 when the loss takes logits).
+
+    >>> net = mg.nn.Linear(2, 1)
+    >>> _ = mg.nn.init.zeros_(net.weight), mg.nn.init.zeros_(net.bias)
+    >>> mg.train.evaluate(net, mg.data.make_xor(), mg.nn.MSELoss())  # outputs all 0
+    {'loss': 0.5, 'accuracy': 0.5}
     """
     loader = _as_loader(data, batch_size, False, None)
     accuracy, custom = _metric_plan(metrics, _targets_of(loader))
@@ -528,6 +565,13 @@ def fit(
 
     Returns:
         A ``History``; Ctrl-C ends training cleanly with ``stop_reason == "interrupted"``.
+
+    >>> X, y = mg.data.make_xor()
+    >>> net = mg.nn.MLP([2, 4, 1], activation="tanh", output_activation="sigmoid")
+    >>> opt = mg.optim.SGD(net.parameters(), lr=0.5)
+    >>> history = mg.train.fit(net, mg.nn.MSELoss(), opt, (X, y), epochs=5, progress=False)
+    >>> history.epochs, len(history.history["loss"])
+    ([1, 2, 3, 4, 5], 5)
     """
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
