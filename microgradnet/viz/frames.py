@@ -250,6 +250,18 @@ def save_frames(frames: Sequence[Any], path: str | Path, format: str = "svg",  #
     self-contained (frames embedded, a few lines of plain JavaScript, no network). Without a
     renderer the DOT sources (``frame_000.gv``, ...) are written and ``RendererNotFound``
     says how to install one. Returns the paths written.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> x = mg.tensor([1.0, 2.0], requires_grad=True)
+    >>> frames = mg.viz.backward_frames((x * x).sum())
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     try:
+    ...         written = mg.viz.save_frames(frames, d)
+    ...     except mg.viz.RendererNotFound:  # no renderer: only the .gv sources
+    ...         pass
+    ...     sorted(p.stem for p in Path(d).glob("frame_*"))
+    ['frame_000', 'frame_001', 'frame_002']
     """
     if format not in ("svg", "png"):
         raise ValueError(f"save_frames: format must be 'svg' or 'png', got {format!r}")

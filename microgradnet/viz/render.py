@@ -40,7 +40,11 @@ INSTALL_HINT = (
 
 
 class RendererNotFound(graphviz.ExecutableNotFound):
-    """No Graphviz renderer could be found (or it cannot produce the requested format)."""
+    """No Graphviz renderer could be found (or it cannot produce the requested format).
+
+    >>> issubclass(mg.viz.RendererNotFound, RuntimeError)  # catch it to fall back to DOT text
+    True
+    """
 
     def __init__(self, message: str) -> None:
         RuntimeError.__init__(self, message)
@@ -107,6 +111,11 @@ class Diagram(graphviz.Digraph):
     """A ``graphviz.Digraph`` that renders with whichever renderer is installed.
 
     Displays inline in Jupyter (as SVG) like any ``Digraph``.
+
+    >>> d = mg.viz.Diagram()
+    >>> d.edge("x", "y")
+    >>> "x -> y" in d.source
+    True
     """
 
     def pipe(self, format: str | None = None, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
