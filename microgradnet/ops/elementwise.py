@@ -81,7 +81,11 @@ class Exp(Function):
 
 
 def exp(x: Any) -> Tensor:
-    """Elementwise exponential."""
+    """Elementwise exponential.
+
+    >>> mg.exp(mg.tensor([0.0, 1.0]))
+    tensor([1.    , 2.7183])
+    """
     return Exp.apply(_t(x))
 
 
@@ -103,7 +107,11 @@ class Log(Function):
 
 
 def log(x: Any) -> Tensor:
-    """Elementwise natural logarithm."""
+    """Elementwise natural logarithm.
+
+    >>> mg.log(mg.tensor([1.0, np.e]))
+    tensor([0., 1.])
+    """
     return Log.apply(_t(x))
 
 
@@ -129,7 +137,11 @@ class Tanh(Function):
 
 
 def tanh(x: Any) -> Tensor:
-    """Elementwise hyperbolic tangent."""
+    """Elementwise hyperbolic tangent.
+
+    >>> mg.tanh(mg.tensor([0.0, 1.0]))
+    tensor([0.    , 0.7616])
+    """
     return Tanh.apply(_t(x))
 
 
@@ -163,7 +175,11 @@ def _sigmoid_array(a: np.ndarray) -> np.ndarray:
 
 
 def sigmoid(x: Any) -> Tensor:
-    """Elementwise logistic sigmoid, stable for large |x|."""
+    """Elementwise logistic sigmoid, stable for large |x|.
+
+    >>> mg.sigmoid(mg.tensor([-1000.0, 0.0, 1000.0]))  # no overflow warning
+    tensor([0. , 0.5, 1. ])
+    """
     return Sigmoid.apply(_t(x))
 
 
@@ -187,7 +203,13 @@ class Relu(Function):
 
 
 def relu(x: Any) -> Tensor:
-    """Rectified linear unit, elementwise max(x, 0)."""
+    """Rectified linear unit, elementwise max(x, 0).
+
+    >>> x = mg.tensor([-1.0, 2.0], requires_grad=True)
+    >>> mg.relu(x).sum().backward()
+    >>> x.grad  # 0 where x < 0, 1 where x > 0
+    tensor([0., 1.])
+    """
     return Relu.apply(_t(x))
 
 
@@ -214,7 +236,12 @@ class Where(Function):
 
 
 def where(condition: Any, x: Any, y: Any) -> Tensor:
-    """Elementwise choice: ``x`` where ``condition`` is true, else ``y`` (broadcasting)."""
+    """Elementwise choice: ``x`` where ``condition`` is true, else ``y`` (broadcasting).
+
+    >>> x = mg.tensor([1.0, -2.0])
+    >>> mg.where(x > 0, x, 0.0)
+    tensor([1., 0.])
+    """
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         cond = cond.astype(bool)
@@ -246,7 +273,11 @@ class Sign(Function):
 
 
 def sign(x: Any) -> Tensor:
-    """Elementwise sign: -1, 0 or 1."""
+    """Elementwise sign: -1, 0 or 1.
+
+    >>> mg.sign(mg.tensor([-2.0, 0.0, 3.0]))
+    tensor([-1.,  0.,  1.])
+    """
     return Sign.apply(_t(x))
 
 
@@ -266,7 +297,12 @@ class Clone(Function):
 
 
 def clone(x: Any) -> Tensor:
-    """A copy that stays in the graph."""
+    """A copy that stays in the graph.
+
+    >>> x = mg.tensor([1.0, 2.0], requires_grad=True)
+    >>> mg.clone(x)  # a new node: gradients flow back to x
+    tensor([1., 2.], grad_fn=<Clone>)
+    """
     return Clone.apply(_t(x))
 
 
@@ -287,7 +323,13 @@ class Cast(Function):
 
 
 def cast(x: Any, dtype: Any) -> Tensor:
-    """``x`` as ``dtype``; differentiable between floating dtypes."""
+    """``x`` as ``dtype``; differentiable between floating dtypes.
+
+    >>> mg.cast(mg.tensor([1.5, 2.5]), mg.float64)
+    tensor([1.5, 2.5], dtype=float64)
+    >>> mg.cast(mg.tensor([1.5, 2.5]), "int64")
+    tensor([1, 2])
+    """
     x = _t(x)
     if x.data.dtype == dtype:
         return x
@@ -335,18 +377,30 @@ def sqrt(x: Any) -> Tensor:
 
 
 def rsqrt(x: Any) -> Tensor:
-    """Elementwise ``1 / sqrt(x)``."""
+    """Elementwise ``1 / sqrt(x)``.
+
+    >>> mg.rsqrt(mg.tensor([1.0, 4.0]))
+    tensor([1. , 0.5])
+    """
     return 1.0 / Sqrt.apply(_t(x))
 
 
 def square(x: Any) -> Tensor:
-    """Elementwise ``x * x``."""
+    """Elementwise ``x * x``.
+
+    >>> mg.square(mg.tensor([-2.0, 3.0]))
+    tensor([4., 9.])
+    """
     x = _t(x)
     return x * x
 
 
 def reciprocal(x: Any) -> Tensor:
-    """Elementwise ``1 / x``."""
+    """Elementwise ``1 / x``.
+
+    >>> mg.reciprocal(mg.tensor([2.0, 4.0]))
+    tensor([0.5 , 0.25])
+    """
     return 1.0 / _t(x)
 
 
@@ -396,7 +450,11 @@ class Cos(Function):
 
 
 def cos(x: Any) -> Tensor:
-    """Elementwise cosine (radians)."""
+    """Elementwise cosine (radians).
+
+    >>> mg.cos(mg.tensor([0.0, np.pi]))
+    tensor([ 1., -1.])
+    """
     return Cos.apply(_t(x))
 
 
@@ -419,7 +477,11 @@ class Tan(Function):
 
 
 def tan(x: Any) -> Tensor:
-    """Elementwise tangent (radians)."""
+    """Elementwise tangent (radians).
+
+    >>> mg.tan(mg.tensor([0.0, np.pi / 4]))
+    tensor([0., 1.])
+    """
     return Tan.apply(_t(x))
 
 
@@ -441,7 +503,11 @@ class Log1p(Function):
 
 
 def log1p(x: Any) -> Tensor:
-    """Elementwise ``log(1 + x)``, accurate when ``x`` is tiny."""
+    """Elementwise ``log(1 + x)``, accurate when ``x`` is tiny.
+
+    >>> mg.log1p(mg.tensor([0.0, 1e-10], dtype=mg.float64))  # log(1 + 1e-10) loses digits
+    tensor([0.e+00, 1.e-10], dtype=float64)
+    """
     return Log1p.apply(_t(x))
 
 
@@ -463,7 +529,11 @@ class Expm1(Function):
 
 
 def expm1(x: Any) -> Tensor:
-    """Elementwise ``exp(x) - 1``, accurate when ``x`` is tiny."""
+    """Elementwise ``exp(x) - 1``, accurate when ``x`` is tiny.
+
+    >>> mg.expm1(mg.tensor([0.0, 1e-10], dtype=mg.float64))
+    tensor([0.e+00, 1.e-10], dtype=float64)
+    """
     return Expm1.apply(_t(x))
 
 
@@ -472,12 +542,20 @@ _LN10 = math.log(10.0)
 
 
 def log2(x: Any) -> Tensor:
-    """Elementwise base-2 logarithm."""
+    """Elementwise base-2 logarithm.
+
+    >>> mg.log2(mg.tensor([1.0, 8.0]))
+    tensor([0., 3.])
+    """
     return Log.apply(_t(x)) * (1.0 / _LN2)
 
 
 def log10(x: Any) -> Tensor:
-    """Elementwise base-10 logarithm."""
+    """Elementwise base-10 logarithm.
+
+    >>> mg.log10(mg.tensor([1.0, 100.0]))
+    tensor([0., 2.])
+    """
     return Log.apply(_t(x)) * (1.0 / _LN10)
 
 
@@ -890,5 +968,9 @@ def maximum(x: Any, y: Any) -> Tensor:
 
 
 def minimum(x: Any, y: Any) -> Tensor:
-    """Elementwise minimum with broadcasting; ties share the gradient equally (as PyTorch)."""
+    """Elementwise minimum with broadcasting; ties share the gradient equally (as PyTorch).
+
+    >>> mg.minimum(mg.tensor([1.0, 5.0]), mg.tensor([3.0, 2.0]))
+    tensor([1., 2.])
+    """
     return _pairwise(Minimum, "minimum", x, y)
