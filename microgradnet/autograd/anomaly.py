@@ -17,7 +17,14 @@ __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled"]
 
 
 def is_anomaly_enabled() -> bool:
-    """True inside ``detect_anomaly`` (for this thread)."""
+    """True inside ``detect_anomaly`` (for this thread).
+
+    >>> with mg.detect_anomaly():
+    ...     mg.is_anomaly_enabled()
+    True
+    >>> mg.is_anomaly_enabled()
+    False
+    """
     return _state.anomaly
 
 
@@ -54,7 +61,14 @@ class detect_anomaly:
 
 
 class set_detect_anomaly:
-    """Turn anomaly detection on or off (a call, or a context manager that restores it)."""
+    """Turn anomaly detection on or off (a call, or a context manager that restores it).
+
+    >>> with mg.set_detect_anomaly(True):
+    ...     mg.is_anomaly_enabled()
+    True
+    >>> mg.is_anomaly_enabled()  # restored on exit
+    False
+    """
 
     def __init__(self, mode: bool) -> None:
         self._prev = _state.anomaly

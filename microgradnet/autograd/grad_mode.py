@@ -22,7 +22,14 @@ _state = _State()
 
 
 def is_grad_enabled() -> bool:
-    """True when operations on tensors that require grad are being recorded."""
+    """True when operations on tensors that require grad are being recorded.
+
+    >>> mg.is_grad_enabled()
+    True
+    >>> with mg.no_grad():
+    ...     mg.is_grad_enabled()
+    False
+    """
     return _state.enabled
 
 
@@ -53,19 +60,41 @@ class _GradMode:
 
 
 class no_grad(_GradMode):
-    """Disable graph recording: ``with mg.no_grad():`` or ``@mg.no_grad()``."""
+    """Disable graph recording: ``with mg.no_grad():`` or ``@mg.no_grad()``.
+
+    >>> x = mg.tensor([1.0, 2.0], requires_grad=True)
+    >>> with mg.no_grad():
+    ...     y = x * 2
+    >>> y.requires_grad  # not recorded: no graph, no gradient
+    False
+    """
 
     _mode = False
 
 
 class enable_grad(_GradMode):
-    """Enable graph recording inside a ``no_grad`` block or function."""
+    """Enable graph recording inside a ``no_grad`` block or function.
+
+    >>> x = mg.tensor(1.0, requires_grad=True)
+    >>> with mg.no_grad():
+    ...     with mg.enable_grad():
+    ...         y = x * 2
+    >>> y.requires_grad
+    True
+    """
 
     _mode = True
 
 
 class set_grad_enabled:
-    """Set grad mode to ``mode`` (a function call, or a context manager that restores it)."""
+    """Set grad mode to ``mode`` (a function call, or a context manager that restores it).
+
+    >>> with mg.set_grad_enabled(False):
+    ...     mg.is_grad_enabled()
+    False
+    >>> mg.is_grad_enabled()  # restored on exit
+    True
+    """
 
     def __init__(self, mode: bool) -> None:
         self._prev = _state.enabled
