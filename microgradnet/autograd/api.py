@@ -74,6 +74,13 @@ def grad(
     """Derivatives of ``outputs`` with respect to ``inputs``, returned (``.grad`` is untouched).
 
     With ``create_graph=True`` the result is itself differentiable (higher-order derivatives).
+
+    >>> x = mg.tensor(3.0, requires_grad=True)
+    >>> (dy,) = mg.grad(x ** 3, x, create_graph=True)  # 3 x^2
+    >>> dy
+    tensor(27., grad_fn=<Mul>)
+    >>> mg.grad(dy, x)  # 6 x
+    (tensor(18.),)
     """
     from microgradnet.tensor import Tensor
 

@@ -65,6 +65,23 @@ class Function:
     Node fields read by the engine and by viz:
     ``next_functions``: per forward argument, ``None`` or ``(target, output_nr, shape)`` where
     target is the producing node or the leaf tensor itself; ``needs_input_grad``.
+
+    A custom op: ``forward`` computes on arrays, ``backward`` maps the output gradient to one
+    gradient per input using tensor ops (so higher-order derivatives work too).
+
+    >>> class Cube(mg.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x.data ** 3
+    ...     @staticmethod
+    ...     def backward(ctx, grad):
+    ...         (x,) = ctx.saved_tensors
+    ...         return grad * 3 * x * x
+    >>> x = mg.tensor(2.0, requires_grad=True)
+    >>> Cube.apply(x).backward()
+    >>> x.grad
+    tensor(12.)
     """
 
     __slots__ = (

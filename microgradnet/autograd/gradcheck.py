@@ -18,7 +18,11 @@ from microgradnet.tensor import Tensor
 
 
 class GradcheckError(RuntimeError):
-    """Analytic and numeric derivatives disagree."""
+    """Analytic and numeric derivatives disagree (raised by ``gradcheck``; a RuntimeError).
+
+    >>> issubclass(mg.GradcheckError, RuntimeError)
+    True
+    """
 
 
 def _as_tuple(x: Any) -> tuple[Any, ...]:
@@ -124,6 +128,12 @@ def gradcheck(
     Inputs are copied to float64. With ``fast_mode`` the Jacobian is compared through a random
     projection of the outputs (one backward sweep instead of one per output element).
     Returns True, or raises ``GradcheckError`` with the worst mismatch (False if not raising).
+
+    >>> mg.gradcheck(mg.tanh, mg.tensor([0.5, -1.0], requires_grad=True))
+    True
+    >>> a = mg.tensor([0.5, -1.0], requires_grad=True)
+    >>> mg.gradcheck(lambda x, y: x * y, (a, mg.tensor([2.0, 3.0], requires_grad=True)))
+    True
     """
     args, diff = _prepare(inputs)
     if not diff:
@@ -171,6 +181,9 @@ def gradgradcheck(
 
     ``grad_outputs`` default to random tensors (that also require grad, so the check covers
     the derivative with respect to them too).
+
+    >>> mg.gradgradcheck(mg.tanh, mg.tensor([0.5, -1.0], requires_grad=True))
+    True
     """
     args, diff = _prepare(inputs)
     if not diff:
