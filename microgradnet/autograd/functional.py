@@ -250,7 +250,12 @@ def _ones_like(t: Any) -> Any:
 
 def vhp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False,
         strict: bool = False) -> tuple[Any, Any]:
-    """vᵀ·H for a scalar ``func``: returns ``(func(inputs), vhp)`` without forming H."""
+    """vᵀ·H for a scalar ``func``: returns ``(func(inputs), vhp)`` without forming H.
+
+    >>> f = lambda x: (x ** 3).sum()  # H = diag(6 x)
+    >>> mg.functional.vhp(f, mg.tensor([1.0, 2.0]), mg.tensor([0.0, 1.0]))
+    (tensor(9.), tensor([ 0., 12.]))
+    """
     is_tuple, ins = _as_tuple(inputs, "inputs", "vhp")
     with enable_grad():
         ins = _prepare(ins, "vhp", create_graph)
@@ -274,5 +279,10 @@ def vhp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
 
 def hvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False,
         strict: bool = False) -> tuple[Any, Any]:
-    """H·v for a scalar ``func`` (equal to vᵀ·H: a Hessian of a smooth function is symmetric)."""
+    """H·v for a scalar ``func`` (equal to vᵀ·H: a Hessian of a smooth function is symmetric).
+
+    >>> f = lambda x: (x ** 3).sum()  # H = diag(6 x)
+    >>> mg.functional.hvp(f, mg.tensor([1.0, 2.0]), mg.tensor([1.0, 0.0]))
+    (tensor(9.), tensor([6., 0.]))
+    """
     return vhp(func, inputs, v, create_graph, strict)

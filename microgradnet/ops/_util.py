@@ -119,7 +119,11 @@ def _sum_to_shape_array(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def sum_to_shape(g: Tensor, shape: tuple[int, ...]) -> Tensor:
-    """Reduce a gradient of a broadcast result to the shape of the input that was broadcast."""
+    """Reduce a gradient of a broadcast result to the shape of the input that was broadcast.
+
+    >>> sum_to_shape(mg.ones(2, 3), (1, 3))  # summed over the axis that was broadcast
+    tensor([[2., 2., 2.]])
+    """
     if g.data.shape == tuple(shape):
         return g
     return SumToShape.apply(g, tuple(shape))
