@@ -18,6 +18,14 @@ import microgradnet as mg
 # ``<label>.<name>`` must carry an example.
 NAMESPACES: list[tuple[str, Any]] = [
     ("mg", mg),
+    ("mg.nn", mg.nn),
+    ("mg.nn.init", mg.nn.init),
+    ("mg.functional", mg.functional),
+    ("mg.data", mg.data),
+    ("mg.train", mg.train),
+    ("mg.viz", mg.viz),
+    ("mg.optim", mg.optim),
+    ("mg.optim.lr_scheduler", mg.optim.lr_scheduler),
 ]
 
 # label -> {name: why it needs no example}. Keep it short: aliases that are a different object
@@ -32,6 +40,9 @@ PENDING: dict[str, dict[str, str]] = {
     "mg": {
         "get_default_dtype": "defined in tensor.py (not in this docs pass)",
         "set_default_dtype": "defined in tensor.py (not in this docs pass)",
+    },
+    "mg.functional": {
+        "get_default_dtype": "the same object as mg.get_default_dtype (tensor.py), see above",
     },
 }
 
