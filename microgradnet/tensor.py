@@ -19,7 +19,13 @@ _FLOAT_KINDS = "fc"
 
 
 def set_default_dtype(dtype: DTypeLike) -> None:
-    """Set the floating dtype used for Python floats and float factories (float32 default)."""
+    """Set the floating dtype used for Python floats and float factories (float32 default).
+
+    >>> mg.set_default_dtype(mg.float64)
+    >>> mg.tensor([1.0]).dtype
+    dtype('float64')
+    >>> mg.set_default_dtype("float32")
+    """
     global _default_dtype
     d = np.dtype(dtype)
     if d.kind != "f":
@@ -28,7 +34,11 @@ def set_default_dtype(dtype: DTypeLike) -> None:
 
 
 def get_default_dtype() -> np.dtype:
-    """The floating dtype used for Python floats and float factories."""
+    """The floating dtype used for Python floats and float factories.
+
+    >>> mg.get_default_dtype()
+    dtype('float32')
+    """
     return _default_dtype
 
 

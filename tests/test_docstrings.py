@@ -36,15 +36,7 @@ ALLOWED: dict[str, dict[str, str]] = {
 
 # label -> names that still lack an example but live in files outside the docs pass; each
 # entry must really be missing (a test below fails once it is fixed, so the list only shrinks).
-PENDING: dict[str, dict[str, str]] = {
-    "mg": {
-        "get_default_dtype": "defined in tensor.py (not in this docs pass)",
-        "set_default_dtype": "defined in tensor.py (not in this docs pass)",
-    },
-    "mg.functional": {
-        "get_default_dtype": "the same object as mg.get_default_dtype (tensor.py), see above",
-    },
-}
+PENDING: dict[str, dict[str, str]] = {}
 
 
 def public_callables(namespace: Any) -> dict[str, Any]:
