@@ -216,7 +216,7 @@ def test_docstring_examples_run() -> None:
 
     finder = doctest.DocTestFinder(exclude_empty=True)
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
-    for test in finder.find(module, module.__name__, globs={"mg": mg, "np": np}):
+    for test in finder.find(module, module.__name__, globs={**vars(module), "mg": mg, "np": np}):
         runner.run(test)
     result = runner.summarize(verbose=False)
     assert result.attempted >= 4 and result.failed == 0
