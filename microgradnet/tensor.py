@@ -734,10 +734,10 @@ class Tensor:
     def expand_as(self, other: Tensor) -> Tensor:
         return _shape.broadcast_to(self, other.shape)
 
-    def split(self, split_size_or_sections: Any, axis: int = 0, **kw: Any) -> list[Tensor]:
+    def split(self, split_size_or_sections: Any, axis: int = 0, **kw: Any) -> tuple[Tensor, ...]:
         return _shape.split(self, split_size_or_sections, axis, **kw)
 
-    def chunk(self, chunks: int, axis: int = 0, **kw: Any) -> list[Tensor]:
+    def chunk(self, chunks: int, axis: int = 0, **kw: Any) -> tuple[Tensor, ...]:
         return _shape.chunk(self, chunks, axis, **kw)
 
     def flip(self, axis: Any = None, **kw: Any) -> Tensor:
@@ -761,6 +761,12 @@ class Tensor:
 
     def gather(self, dim: int, index: Any) -> Tensor:
         return _idx.gather(self, dim, index)
+
+    def scatter_add(self, dim: int, index: Any, src: Any) -> Tensor:
+        return _idx.scatter_add(self, dim, index, src)
+
+    def take_along_axis(self, indices: Any, axis: int | None) -> Tensor:
+        return _idx.take_along_axis(self, indices, axis)
 
     def __iter__(self) -> Any:
         if self.data.ndim == 0:

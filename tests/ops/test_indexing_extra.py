@@ -220,3 +220,15 @@ def test_docstring_examples_run() -> None:
         runner.run(test)
     result = runner.summarize(verbose=False)
     assert result.attempted >= 4 and result.failed == 0
+
+
+def test_scatter_add_and_take_along_axis_are_also_methods() -> None:
+    x = mg.tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True)
+    idx = np.array([[1], [0]])
+    np.testing.assert_array_equal(x.take_along_axis(idx, 1).numpy(),
+                                  mg.take_along_axis(x, idx, 1).numpy())
+    base = mg.zeros((2, 2), dtype=mg.float64)
+    out = base.scatter_add(1, np.array([[0, 0], [1, 1]]), x)
+    np.testing.assert_array_equal(out.numpy(), [[3.0, 0.0], [0.0, 7.0]])
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones((2, 2)))
