@@ -160,7 +160,8 @@ class Function:
                 _state.enabled = prev
         if edges is not None and (ctx._saved is not None or _state.anomaly):
             # The line of user code that made this node, for the errors that point back to it.
-            ctx._site = user_call_site(sys._getframe(1))
+            site = _state.site
+            ctx._site = site if site is not None else user_call_site(sys._getframe(1))
 
         if type(out) is not np.ndarray:
             if type(out) is tuple:

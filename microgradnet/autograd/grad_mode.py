@@ -11,11 +11,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _State(threading.local):
-    """Per-thread switches read on every op: grad recording and anomaly detection."""
+    """Per-thread state read on every op: grad recording, anomaly detection, call site."""
 
     def __init__(self) -> None:
         self.enabled = True
         self.anomaly = False
+        # The user-code line of the outermost built-in module call (see nn.Module.__call__): ops
+        # recorded inside it take this as their call site instead of walking the stack again.
+        self.site = None
 
 
 _state = _State()

@@ -17,13 +17,15 @@ Assigning a ``Parameter`` or a ``Module`` to an attribute registers it (as PyTor
 
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from microgradnet.autograd.grad_mode import no_grad
+from microgradnet.autograd.function import _PKG_DIR, user_call_site
+from microgradnet.autograd.grad_mode import _state, no_grad
 from microgradnet.tensor import Tensor, _to_array, get_default_dtype
 
 __all__ = ["Module", "Parameter"]
@@ -71,6 +73,14 @@ class _IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
+_INTERNAL_FORWARD: dict[type, bool] = {}  # module class -> is its forward microgradnet's own?
+
+
+def _defined_here(fn: Any) -> bool:
+    code = getattr(fn, "__code__", None)
+    return code is not None and code.co_filename.startswith(_PKG_DIR)
+
+
 class Module:
     """Base class of layers and models: subclass it, assign parameters and sub-modules in
     ``__init__`` (after ``super().__init__()``) and write ``forward``.
@@ -108,7 +118,22 @@ class Module:
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        # Every op recorded inside a built-in module (MLP, Linear, the losses...) was made by the
+        # user's line that called the outermost one: find that line once, not once per op. A
+        # user-defined forward is user code, so its ops find their own lines.
+        internal = _INTERNAL_FORWARD.get(type(self))
+        if internal is None:
+            internal = _INTERNAL_FORWARD[type(self)] = _defined_here(type(self).forward)
+        prev = _state.site
+        if internal:
+            if prev is None:
+                _state.site = user_call_site(sys._getframe(1))
+        elif prev is not None:
+            _state.site = None
+        try:
+            return self.forward(*args, **kwargs)
+        finally:
+            _state.site = prev
 
     # -- registration ------------------------------------------------------------------------
     def _registries(self, name: str) -> dict[str, Any]:

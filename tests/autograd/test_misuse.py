@@ -93,3 +93,32 @@ def test_anomaly_mode_as_decorator_and_off_by_default():
     with np.errstate(all="ignore"):
         (mg.log(x) * 0.0).sum().backward()  # silently NaN without anomaly mode, as PyTorch
     assert np.isnan(x.grad.item())
+
+
+def test_ops_inside_modules_name_the_users_line():
+    mg.manual_seed(0)
+    net = mg.nn.MLP([2, 3, 1], activation="tanh")
+    x = mg.tensor([[1.0, 2.0]])
+    out = net(x)  # the line the error must name for ops inside built-in modules
+    line = out.grad_fn._site[1]
+    assert out.grad_fn._site[0].co_filename.endswith("test_misuse.py")
+
+    class Mine(mg.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = mg.nn.Linear(1, 1)
+
+        def forward(self, h):
+            y = h * 2.0  # a user-defined forward: its own ops name their own line
+            return self.inner(y), y
+
+    z, y = Mine()(out)
+    assert y.grad_fn._site[1] != line and y.grad_fn._site[0].co_name == "forward"
+    # the built-in Linear inside the user's forward names the user's line in forward
+    assert z.grad_fn._site[0].co_name == "forward"
+    assert z.grad_fn._site[1] == y.grad_fn._site[1] + 1
+    assert mg.autograd.grad_mode._state.site is None  # nothing left behind
+    with pytest.raises(RuntimeError, match=f"test_misuse.py:{line}"):
+        with mg.no_grad():
+            x.add_(1.0)  # x was saved by the first linear node
+        out.sum().backward()
