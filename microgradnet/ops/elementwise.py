@@ -170,8 +170,14 @@ def _sigmoid_array(a: np.ndarray) -> np.ndarray:
     """σ without overflow: e^-|x| never exceeds 1."""
     if a.dtype.kind != "f":
         a = a.astype(np.float64)
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(a.dtype, copy=False)
+    if a.ndim == 0:  # NumPy turns 0-d results into scalars, which cannot take out=
+        return _sigmoid_array(a.reshape(1)).reshape(())
+    e = np.abs(a)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    d = e + 1.0
+    # x >= 0: 1 / (1 + e^-x);  x < 0: e^x / (1 + e^x)
+    return np.divide(np.where(a >= 0, 1.0, e), d, out=d)
 
 
 def sigmoid(x: Any) -> Tensor:
