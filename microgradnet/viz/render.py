@@ -81,7 +81,7 @@ def find_renderer() -> tuple[str, str] | None:
 
 
 @contextlib.contextmanager
-def _renderer(fmt: str | None) -> Iterator[None]:
+def _renderer(fmt: str | None) -> Iterator[str]:
     """Point the graphviz package at our renderer for one call; clear errors when there is none."""
     found = find_renderer()
     if found is None:
@@ -89,7 +89,7 @@ def _renderer(fmt: str | None) -> Iterator[None]:
                                "not found. " + INSTALL_HINT)
     kind, path = found
     if kind == "dot":
-        yield
+        yield kind
         return
     base = (fmt or "pdf").split(":")[0]
     if base not in PURE_FORMATS:
@@ -102,7 +102,7 @@ def _renderer(fmt: str | None) -> Iterator[None]:
     prev = dot_command.DOT_BINARY
     dot_command.DOT_BINARY = Path(path)
     try:
-        yield
+        yield kind
     finally:
         dot_command.DOT_BINARY = prev
 
@@ -119,7 +119,9 @@ class Diagram(graphviz.Digraph):
     """
 
     def pipe(self, format: str | None = None, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
-        with _renderer(format or self.format):
+        with _renderer(format or self.format) as kind:
+            if kind != "dot":  # the fallback warns about font metrics on every label: noise
+                kwargs.setdefault("quiet", True)
             try:
                 return super().pipe(format, *args, **kwargs)
             except graphviz.ExecutableNotFound as exc:  # the binary vanished after the lookup
@@ -127,5 +129,7 @@ class Diagram(graphviz.Digraph):
                                        + INSTALL_HINT) from None
 
     def render(self, *args: Any, **kwargs: Any) -> Any:
-        with _renderer(kwargs.get("format") or self.format):
+        with _renderer(kwargs.get("format") or self.format) as kind:
+            if kind != "dot":
+                kwargs.setdefault("quiet", True)
             return super().render(*args, **kwargs)
