@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Instructions per repetition of a benchmarks/opcount.py workload, counted by valgrind's callgrind:
+# exact and repeatable, unlike wall time on a shared machine. Usage: benchmarks/icount.sh WORKLOAD
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+py=${PYTHON:-$here/../.venv/bin/python}
+lo=${N1:-200}
+hi=${N2:-1200}
+count() {
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$py" "$here/opcount.py" "$1" "$2" 2>&1 \
+    | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+}
+a=$(count "$1" "$lo")
+b=$(count "$1" "$hi")
+echo "$1: $(( (b - a) / (hi - lo) )) instructions per repetition"

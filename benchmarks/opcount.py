@@ -1,0 +1,60 @@
+"""Workloads for instruction counting: run one of them N times (N from the command line).
+
+Wall-clock timings on a shared machine swing by tens of percent; instruction counts under
+valgrind do not. ``benchmarks/icount.sh WORKLOAD`` runs this script under callgrind at two
+repetition counts and prints the instructions of one repetition (the difference, so start-up and
+imports cancel out).
+
+    benchmarks/icount.sh add        # a + b of two (3,) tensors that require grad, recorded
+    benchmarks/icount.sh w1         # one W1 training step (XOR 2-4-1 sigmoid, MSE, SGD momentum)
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+import microgradnet as mg
+
+
+def main() -> None:
+    name, n = sys.argv[1], int(sys.argv[2])
+    a = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = mg.tensor([4.0, 5.0, 6.0], requires_grad=True)
+    if name == "add":
+        for _ in range(n):
+            a + b
+    elif name == "add_no_grad":
+        with mg.no_grad():
+            for _ in range(n):
+                a + b
+    elif name == "mul":
+        for _ in range(n):
+            a * b
+    elif name == "numpy_add":
+        x, y = a.data, b.data
+        for _ in range(n):
+            x + y
+    elif name == "chain":  # one op of a deep chain, forward and backward
+        y = a
+        for _ in range(n):
+            y = y * 1.0001
+        y.sum().backward()
+    elif name == "w1":
+        X = mg.tensor(np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32))
+        T = mg.tensor(np.array([[0], [1], [1], [0]], dtype=np.float32))
+        mg.manual_seed(0)
+        net = mg.nn.MLP([2, 4, 1], activation="sigmoid", output_activation="sigmoid")
+        loss_fn = mg.nn.MSELoss()
+        opt = mg.optim.SGD(net.parameters(), lr=0.5, momentum=0.9)
+        for _ in range(n):
+            opt.zero_grad()
+            loss_fn(net(X), T).backward()
+            opt.step()
+    else:
+        raise SystemExit(f"unknown workload {name!r}")
+
+
+if __name__ == "__main__":
+    main()
