@@ -23,6 +23,7 @@ import numpy as np
 
 from microgradnet.autograd.function import Function
 from microgradnet.autograd.grad_mode import _state
+from microgradnet.ops._util import const
 from microgradnet.ops.elementwise import (
     elu,
     exp,
@@ -68,11 +69,6 @@ __all__ = [
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
-
-
-def _const(a: Any) -> Tensor:
-    """A constant tensor over an array (results of the NumPy backward path)."""
-    return Tensor._make(np.asarray(a), False, None)
 
 
 def _tensor(x: Any, op: str, what: str = "input") -> Tensor:
@@ -143,7 +139,7 @@ class Softmax(Function):
         y = ctx.saved_output
         if not _state.enabled:  # first-order sweep: straight NumPy
             ya, g = y.data, grad.data
-            return _const(ya * (g - (g * ya).sum(axis=ctx.axis, keepdims=True))), None
+            return const(ya * (g - (g * ya).sum(axis=ctx.axis, keepdims=True))), None
         return y * (grad - (grad * y).sum(ctx.axis, keepdims=True)), None
 
 
@@ -178,7 +174,7 @@ class LogSoftmax(Function):
         y = ctx.saved_output
         if not _state.enabled:
             g = grad.data
-            return _const(g - np.exp(y.data) * g.sum(axis=ctx.axis, keepdims=True)), None
+            return const(g - np.exp(y.data) * g.sum(axis=ctx.axis, keepdims=True)), None
         return grad - exp(y) * grad.sum(ctx.axis, keepdims=True), None
 
 
@@ -244,9 +240,9 @@ class Linear(Function):
         if not _state.enabled:
             g = grad.data
             g2 = g.reshape(-1, n_out)
-            gx = _const(np.matmul(g, w.data)) if nx else None
-            gw = _const(g2.T @ x.data.reshape(-1, x.data.shape[-1])) if nw else None
-            gb = _const(g2.sum(axis=0)) if nb else None
+            gx = const(np.matmul(g, w.data)) if nx else None
+            gw = const(g2.T @ x.data.reshape(-1, x.data.shape[-1])) if nw else None
+            gb = const(g2.sum(axis=0)) if nb else None
             return gx, gw, gb
         g2 = grad.reshape(-1, n_out)
         gx = matmul(grad, w) if nx else None
@@ -372,8 +368,8 @@ class CrossEntropy(Function):
         if not _state.enabled:
             g = grad.data * ctx.scale if ctx.reduce else np.expand_dims(grad.data, axis)
             qa = q.data if isinstance(q, Tensor) else q
-            gx = _const(g * (p * qa.sum(axis=axis, keepdims=True) - qa)) if nx else None
-            gq = _const(-g * logp) if nq else None
+            gx = const(g * (p * qa.sum(axis=axis, keepdims=True) - qa)) if nx else None
+            gq = const(-g * logp) if nq else None
             return gx, gq, None, None, None
         g = grad * ctx.scale if ctx.reduce else grad.unsqueeze(axis)
         lp = log_softmax(x, axis)
@@ -569,7 +565,7 @@ class SquaredError(Function):
         c = 2.0 * ctx.k * ctx.scale
         if not _state.enabled:
             gd = grad.data * c * d
-            return (_const(gd) if nx else None), (_const(-gd) if nt else None), None, None, None
+            return (const(gd) if nx else None), (const(-gd) if nt else None), None, None, None
         gd = grad * c * (x - t)
         return (gd if nx else None), (-gd if nt else None), None, None, None
 
@@ -681,8 +677,8 @@ class BinaryCrossEntropy(Function):
             if w is not None:
                 g = g * w
             pa = p.data
-            gp = _const(g * (pa - t.data) / np.maximum(pa * (1.0 - pa), _EPS)) if np_ else None
-            gt = _const(g * (l1p - lp)) if nt else None
+            gp = const(g * (pa - t.data) / np.maximum(pa * (1.0 - pa), _EPS)) if np_ else None
+            gt = const(g * (l1p - lp)) if nt else None
             return gp, gt, None, None, None
         g = grad * ctx.scale
         if w is not None:
@@ -767,9 +763,9 @@ class BCEWithLogits(Function):
             gx = gt = None
             if nx:
                 d = sig - ta if pw is None else (1.0 + (pw - 1.0) * ta) * sig - pw * ta
-                gx = _const(g * d)
+                gx = const(g * d)
             if nt:
-                gt = _const(g * (-x.data if pw is None else -x.data - (pw - 1.0) * ls))
+                gt = const(g * (-x.data if pw is None else -x.data - (pw - 1.0) * ls))
             return gx, gt, None, None, None, None
         g = grad * ctx.scale
         if w is not None:

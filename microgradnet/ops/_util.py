@@ -24,6 +24,16 @@ def as_operand(x: Any) -> Any:
     )
 
 
+def const(a: Any) -> Tensor:
+    """A constant (no grad) Tensor over an array result. ``np.asarray`` because NumPy returns
+    scalars, not 0-d arrays, from operations on 0-d arrays; a Tensor's data is always an array.
+
+    >>> type(const(np.float64(2.0)).data).__name__
+    'ndarray'
+    """
+    return Tensor._make(np.asarray(a), False, None)
+
+
 def as_tensor(x: Any) -> Tensor:
     """Any operand as a Tensor (scalars become 0-d constants)."""
     if isinstance(x, Tensor):

@@ -14,16 +14,12 @@ import numpy as np
 
 from microgradnet.autograd.function import Function
 from microgradnet.autograd.grad_mode import _state
-from microgradnet.ops._util import as_operand, broadcast_error
+from microgradnet.ops._util import as_operand, broadcast_error, const
 from microgradnet.tensor import Tensor
 
 
 def _d(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
-
-
-def _const(a: Any) -> Tensor:
-    return Tensor._make(np.asarray(a), False, None)
 
 
 class Add(Function):
@@ -58,7 +54,7 @@ class Sub(Function):
         if not ctx.needs_input_grad[1]:
             return grad, None
         if not _state.enabled:  # plain backward: on arrays (see the module docstring)
-            return grad, _const(np.negative(grad.data))
+            return grad, const(np.negative(grad.data))
         return grad, -grad
 
 
@@ -80,7 +76,7 @@ class Mul(Function):
         nx, ny = ctx.needs_input_grad
         if not _state.enabled:
             g = grad.data
-            return (_const(g * _d(y)) if nx else None), (_const(g * _d(x)) if ny else None)
+            return (const(g * _d(y)) if nx else None), (const(g * _d(x)) if ny else None)
         return (grad * y if nx else None), (grad * x if ny else None)
 
 
@@ -102,7 +98,7 @@ class Div(Function):
         nx, ny = ctx.needs_input_grad
         if not _state.enabled:
             g, xd, yd = grad.data, _d(x), _d(y)
-            return (_const(g / yd) if nx else None), (_const(-g * xd / (yd * yd)) if ny else None)
+            return (const(g / yd) if nx else None), (const(-g * xd / (yd * yd)) if ny else None)
         gx = grad / y if nx else None
         gy = -grad * x / (y * y) if ny else None
         return gx, gy

@@ -21,7 +21,7 @@ import numpy as np
 
 from microgradnet.autograd.function import Function
 from microgradnet.autograd.grad_mode import _state
-from microgradnet.ops._util import as_operand, as_tensor, broadcast_error
+from microgradnet.ops._util import as_operand, as_tensor, broadcast_error, const
 from microgradnet.tensor import Tensor
 
 __all__ = [
@@ -76,7 +76,7 @@ class Exp(Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
         if not _state.enabled:  # plain backward: the same rule on arrays (see _const)
-            return _const(grad.data * ctx.saved_output_data)
+            return const(grad.data * ctx.saved_output_data)
         return grad * ctx.saved_output
 
 
@@ -131,7 +131,7 @@ class Tanh(Function):
     def backward(ctx: Any, grad: Tensor) -> Tensor:
         if not _state.enabled:
             y = ctx.saved_output_data
-            return _const(grad.data * (1.0 - y * y))
+            return const(grad.data * (1.0 - y * y))
         y = ctx.saved_output
         return grad * (1.0 - y * y)
 
@@ -161,7 +161,7 @@ class Sigmoid(Function):
     def backward(ctx: Any, grad: Tensor) -> Tensor:
         if not _state.enabled:
             o = ctx.saved_output_data
-            return _const(grad.data * (o * (1.0 - o)))
+            return const(grad.data * (o * (1.0 - o)))
         o = ctx.saved_output
         return grad * (o * (1.0 - o))
 
@@ -204,7 +204,7 @@ class Relu(Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
         if not _state.enabled:
-            return _const(grad.data * (ctx.saved_output_data > 0))
+            return const(grad.data * (ctx.saved_output_data > 0))
         return grad * (ctx.saved_output > 0)
 
 
@@ -340,11 +340,6 @@ def cast(x: Any, dtype: Any) -> Tensor:
     if x.data.dtype == dtype:
         return x
     return Cast.apply(x, dtype)
-
-
-def _const(a: np.ndarray) -> Tensor:
-    """A constant (no grad) Tensor over ``a``: masks and weights inside derivative rules."""
-    return Tensor._make(a, False, None)
 
 
 def _masked(grad: Tensor, mask: np.ndarray) -> Tensor:
@@ -705,7 +700,7 @@ class LeakyRelu(Function):
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, slope = ctx.saved_tensors
         w = np.where(x.data > 0, 1.0, slope).astype(grad.data.dtype, copy=False)
-        return grad * _const(w), None
+        return grad * const(w), None
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
@@ -928,8 +923,8 @@ class _Extremum(Function):
         a, b = _d(x), _d(y)
         dt = grad.data.dtype
         tie = 0.5 * (a == b)
-        gx = grad * _const((cls._wins(a, b) + tie).astype(dt, copy=False)) if nx else None
-        gy = grad * _const((cls._wins(b, a) + tie).astype(dt, copy=False)) if ny else None
+        gx = grad * const((cls._wins(a, b) + tie).astype(dt, copy=False)) if nx else None
+        gy = grad * const((cls._wins(b, a) + tie).astype(dt, copy=False)) if ny else None
         return gx, gy
 
 

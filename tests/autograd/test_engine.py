@@ -229,3 +229,13 @@ def test_third_derivatives_against_closed_forms(x0):
     # (e^x sin x)''' = 2 e^x (cos x - sin x)
     assert _third(lambda x: mg.exp(x) * mg.sin(x), x0) == pytest.approx(
         2 * np.exp(x0) * (np.cos(x0) - np.sin(x0)), rel=1e-10)
+
+
+@pytest.mark.parametrize("f", [mg.exp, mg.sigmoid, mg.tanh, mg.relu, lambda x: x * 3.0,
+                               lambda x: 1.0 / x, lambda x: 2.0 - x, lambda x: x * x])
+def test_zero_d_gradients_are_arrays(f):
+    # NumPy turns arithmetic on 0-d arrays into scalars; a gradient's data must stay an array
+    x = mg.tensor(0.5, requires_grad=True)
+    f(x).backward()
+    assert type(x.grad.data) is np.ndarray and x.grad.shape == ()
+    x.grad.data[...] = 0.0  # writable, as any gradient buffer
