@@ -136,10 +136,10 @@ class Softmax(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
-        y = ctx.saved_output
         if not _state.enabled:  # first-order sweep: straight NumPy
-            ya, g = y.data, grad.data
+            ya, g = ctx.saved_output_data, grad.data
             return const(ya * (g - (g * ya).sum(axis=ctx.axis, keepdims=True))), None
+        y = ctx.saved_output
         return y * (grad - (grad * y).sum(ctx.axis, keepdims=True)), None
 
 
@@ -171,11 +171,11 @@ class LogSoftmax(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
-        y = ctx.saved_output
         if not _state.enabled:
             g = grad.data
-            return const(g - np.exp(y.data) * g.sum(axis=ctx.axis, keepdims=True)), None
-        return grad - exp(y) * grad.sum(ctx.axis, keepdims=True), None
+            softmax = np.exp(ctx.saved_output_data)
+            return const(g - softmax * g.sum(axis=ctx.axis, keepdims=True)), None
+        return grad - exp(ctx.saved_output) * grad.sum(ctx.axis, keepdims=True), None
 
 
 def softmax(x: Any, axis: int | None = None, dtype: Any = None, *, dim: int | None = None
