@@ -39,7 +39,8 @@ class Item:
 
     def __init__(self, id: str, kind: str, obj: Any = None, out_nr: int = 0) -> None:
         self.id = id
-        self.kind = kind  # op | input | parameter | constant | intermediate | output | hidden | module
+        # op | input | parameter | constant | intermediate | output | hidden | module
+        self.kind = kind
         self.obj = obj  # the Function node (ops) or the leaf Tensor
         self.out_nr = out_nr
         self.name: str | None = None
@@ -258,7 +259,7 @@ def build_graph(*outputs: Any, params: Any = None, collapse_chains: bool = False
             tensor_item[(id(obj), 0)] = note
             continue
         consts = kept_constants(obj)
-        for i, c in consts.items():  # constants the op read (recorded under keep_values())
+        for c in consts.values():  # constants the op read (recorded under keep_values())
             if (id(c), -2) not in tensor_item:
                 it = model.add(Item(f"t{n_tensors}", "constant", c, -2))
                 n_tensors += 1
