@@ -262,7 +262,7 @@ class fused:
     gradients are the same; the fused nodes are only faster).
 
     >>> with F.fused(False):
-    ...     y = F.linear(mg.tensor([1.0, 2.0]), mg.tensor([[1.0, 1.0]], requires_grad=True))
+    ...     y = F.linear(mg.tensor([[1.0, 2.0]]), mg.tensor([[1.0, 1.0]], requires_grad=True))
     >>> y.grad_fn.op_name, y.name
     ('matmul', 'net')
     """
