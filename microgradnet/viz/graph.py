@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from microgradnet.autograd.function import _FREED, Function
-from microgradnet.autograd.graph import iter_edges, postorder
+from microgradnet.autograd.graph import iter_edges, postorder, retained_tensors
 from microgradnet.tensor import Tensor
 from microgradnet.viz import style
 from microgradnet.viz.escape import attr_text, clean_text, html_text
@@ -143,10 +143,8 @@ def _known_tensors(ops: list[Function], outputs: list[Tensor]) -> dict[tuple[int
     for t in outputs:
         note(t)
     for node in ops:
-        hooks = node._hooks
-        if hooks and hooks.get("retain"):
-            for ref in hooks["retain"].values():
-                note(ref())
+        for t in retained_tensors(node).values():
+            note(t)
         saved = node._saved
         if saved is not None and saved is not _FREED:
             for v in saved:
