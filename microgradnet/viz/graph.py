@@ -868,6 +868,9 @@ def render_model(model: GraphModel, *, show_data: bool = False, show_grad: bool 
                    color="#6c8ebf", fontcolor="#3b5b8c", fontsize="10")
             for it in members:
                 node_stmt(c, it)
+    if show_grad and largest > 0:
+        g.node("legend", label=style.grad_legend(largest), shape="plaintext",
+               tooltip="gradient colours: darker = larger, four decades below the largest")
     edge_labels = edge_labels or {}
     for src, dst, _ in model.edges:
         lab = edge_labels.get((src, dst))
