@@ -13,6 +13,7 @@ LAYERS = {
     "functional": 1,
     "integrate": 1,
     "nn": 2,
+    "optimize": 2,
     "optim": 3,
     "data": 4,
     "train": 5,
