@@ -134,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, metavar="S",
                       help="seed for data, initial weights and shuffling (default: 0)")
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
+    demo.add_argument("--compile", action="store_true",
+                      help="replay each training step as traced NumPy code (mg.compile)")
     return parser
 
 
@@ -242,7 +244,7 @@ def run_demo(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     history = train.fit(model, loss_fn, optimizer, train_loader, epochs=epochs,
                         val_data=(X_test, y_test), progress=not args.no_progress,
-                        seed=args.seed)
+                        seed=args.seed, compile=args.compile)
     seconds = time.perf_counter() - started
     train_acc = train.evaluate(model, (X_train, y_train), metrics="accuracy")["accuracy"]
     test_acc = train.evaluate(model, (X_test, y_test), metrics="accuracy")["accuracy"]
