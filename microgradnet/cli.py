@@ -210,7 +210,7 @@ def _write_dot(dot: Any, path: Path, render_state: dict[str, bool]) -> list[Path
 
 def _write_frames(viz: Any, loss: Any, params: dict[str, Any], directory: Path) -> list[Path]:
     """The backward sweep of ``loss`` frame by frame, with a page to step through it."""
-    frames = viz.backward_frames(loss, params=params)
+    frames = viz.backward_frames(loss, params=params, rankdir="TB")
     try:
         viz.save_frames(frames, directory)
     except Exception as exc:  # noqa: BLE001  (no renderer: the .gv sources are written)
@@ -346,7 +346,15 @@ def run_demo(args: argparse.Namespace) -> int:
                                   render_state)
             written += _write_dot(viz.draw_network(model), out / "network.gv", render_state)
             if hasattr(viz, "backward_frames"):
-                written += _write_frames(viz, loss, params, out / "backward")
+                # The sweep a learner can follow by hand: the untrained network (the same seed
+                # gives the starting weights training had) on one pattern.
+                mg.manual_seed(args.seed)
+                start = mg.nn.MLP(sizes, activation=args.activation)
+                with viz.keep_values():
+                    loss1 = loss_fn(start(mg.tensor(X_train[:1], name="x")),
+                                    mg.tensor(y_train[:1], name="y"))
+                written += _write_frames(viz, loss1, dict(start.named_parameters()),
+                                         out / "backward")
         try:
             import matplotlib  # noqa: F401
         except ImportError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -78,6 +79,10 @@ def test_quick_demo_trains_reports_and_writes_files(tmp_path: Path, capsys) -> N
     assert frames[0].startswith("frame_000") and len(frames) >= 5  # one per node + the start
     if "could not render" not in out.err:
         assert "index.html" in frames
+    # the sweep is shown on one pattern (x has one row), before training, with every value
+    first = (tmp_path / "out" / "backward" / frames[0]).read_text()
+    assert re.search(r">x<.*?\(1, 2\) float", first, re.DOTALL)
+    assert "∂E/∂E = 1 (the seed)" in first
     if importlib.util.find_spec("matplotlib") is not None:
         assert {"loss.png", "decision_boundary.png"} <= written
 
