@@ -89,7 +89,17 @@ long = int64
 
 __version__ = "0.1.0"
 
-from microgradnet import data, functional, nn, optim, testing, train, viz  # noqa: E402
+from microgradnet import (  # noqa: E402
+    data,
+    functional,
+    integrate,
+    nn,
+    optim,
+    optimize,
+    testing,
+    train,
+    viz,
+)
 from microgradnet.autograd.anomaly import (  # noqa: E402
     detect_anomaly,
     is_anomaly_enabled,
