@@ -66,6 +66,7 @@ from microgradnet.ops.comparison import (
     lt,
     ne,
 )
+from microgradnet.ops.diagonal import *  # noqa: F403
 from microgradnet.ops.elementwise import *  # noqa: F403
 from microgradnet.ops.indexing import *  # noqa: F403
 from microgradnet.ops.linalg import dot, matmul, outer
@@ -89,7 +90,7 @@ long = int64
 
 __version__ = "0.1.0"
 
-from microgradnet import data, functional, nn, optim, testing, train, viz  # noqa: E402
+from microgradnet import data, functional, linalg, nn, optim, testing, train, viz  # noqa: E402
 from microgradnet.autograd.anomaly import (  # noqa: E402
     detect_anomaly,
     is_anomaly_enabled,

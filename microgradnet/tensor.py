@@ -773,6 +773,25 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.data.shape[0]))
 
+    # -- diagonals, triangles (ops/diagonal.py) ---------------------------------------------
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1, **kw: Any) -> Tensor:
+        return _diag.diagonal(self, offset, axis1, axis2, **kw)
+
+    def diag_embed(self, offset: int = 0, axis1: int = -2, axis2: int = -1) -> Tensor:
+        return _diag.diag_embed(self, offset, axis1, axis2)
+
+    def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
+        return _diag.trace(self, offset, axis1, axis2)
+
+    def diag(self, k: int = 0) -> Tensor:
+        return _diag.diag(self, k)
+
+    def tril(self, k: int = 0) -> Tensor:
+        return _diag.tril(self, k)
+
+    def triu(self, k: int = 0) -> Tensor:
+        return _diag.triu(self, k)
+
     # -- display -----------------------------------------------------------------------------
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
@@ -808,6 +827,7 @@ def _raw(x: Any) -> Any:
 from microgradnet.autograd import api as _api  # noqa: E402
 from microgradnet.ops import arithmetic as _ar  # noqa: E402
 from microgradnet.ops import comparison as _cmp  # noqa: E402
+from microgradnet.ops import diagonal as _diag  # noqa: E402
 from microgradnet.ops import elementwise as _ew  # noqa: E402
 from microgradnet.ops import indexing as _idx  # noqa: E402
 from microgradnet.ops import linalg as _la  # noqa: E402
