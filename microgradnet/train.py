@@ -10,15 +10,18 @@
     until E < target or the maximum epochs           target_loss / epochs
 
 ``fit`` returns a ``History``; callbacks add early stopping and checkpoints; Ctrl-C stops the
-loop cleanly and keeps what was learned so far.
+loop cleanly and keeps what was learned so far, a non-finite loss stops it cleanly too, and any
+other exception carries the ``History`` of the epochs already run as ``exc.history``.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import string
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,7 +35,8 @@ from microgradnet.tensor import Tensor
 
 __all__ = ["fit", "evaluate", "History", "Callback", "EarlyStopping", "ModelCheckpoint"]
 
-STOP_REASONS = ("max_epochs", "target_loss", "early_stopping", "interrupted")
+STOP_REASONS = ("max_epochs", "target_loss", "early_stopping", "interrupted", "non_finite",
+                "error")
 
 MetricFn = Callable[[np.ndarray, np.ndarray], float]
 Metrics = str | Sequence[str] | Mapping[str, MetricFn] | None
@@ -45,7 +49,9 @@ class History:
     """What happened during ``fit``: per-epoch values, epochs run and why training stopped.
 
     ``history`` maps ``loss``, ``val_loss``, ``accuracy``, ``val_accuracy`` (where computed),
-    ``lr`` and ``time`` (wall seconds of each epoch) to one value per epoch.
+    ``lr`` and ``time`` (wall seconds of each epoch) to one value per epoch. ``stop_reason`` is
+    one of ``STOP_REASONS`` or a callback's own reason; ``stop_message`` explains a
+    ``"non_finite"`` stop (the epoch and batch whose loss was NaN or inf).
 
     >>> net = mg.nn.Linear(2, 1)
     >>> h = mg.train.fit(net, mg.nn.MSELoss(), mg.optim.SGD(net.parameters(), lr=0.1),
@@ -58,6 +64,7 @@ class History:
         self.history: dict[str, list[float]] = {}
         self.epochs_run: int = 0
         self.stop_reason: str | None = None
+        self.stop_message: str | None = None
         self._stop_request: str | None = None
 
     def _append(self, logs: Mapping[str, float]) -> None:
@@ -259,6 +266,16 @@ class ModelCheckpoint(Callback):
         if every < 1:
             raise ValueError(f"ModelCheckpoint: every must be >= 1, got {every}")
         self.path = os.fspath(path)
+        try:
+            self._fields = {name.split(".")[0].split("[")[0]
+                            for _, name, _, _ in string.Formatter().parse(self.path)
+                            if name is not None}
+        except ValueError as e:
+            raise ValueError(f"ModelCheckpoint: {self.path!r} is not a valid path template "
+                             f"({e}); write literal braces as {{{{ and }}}}") from None
+        if "" in self._fields or any(name.isdigit() for name in self._fields):
+            raise ValueError(f"ModelCheckpoint: {self.path!r} has a positional field; name "
+                             "the field, e.g. {epoch}")
         self.monitor = monitor
         self.save_best_only = save_best_only
         self.every = int(every)
@@ -277,17 +294,21 @@ class ModelCheckpoint(Callback):
             if self.best is not None and not self._better(found[1], self.best, 0.0):
                 return
             self.best = found[1]
-        self.save(self.path.format(epoch=epoch, **logs))
+        fields = {"epoch": epoch, **logs}
+        unknown = sorted(self._fields - set(fields))
+        if unknown:
+            raise ValueError(f"ModelCheckpoint: {self.path!r} names "
+                             f"{', '.join('{' + u + '}' for u in unknown)}, which this run does "
+                             f"not compute; the fields are {', '.join(fields)}")
+        self.save(self.path.format(**fields))
 
     def save(self, path: str) -> None:
-        """Write the model's state_dict to ``path`` atomically."""
+        """Write the model's state_dict to ``path`` atomically (``mg.save`` renames a temporary)."""
         import microgradnet
 
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.stem}.tmp-{os.getpid()}{target.suffix or '.npz'}")
-        microgradnet.save(self.model.state_dict(), tmp)
-        os.replace(tmp, target)
+        microgradnet.save(self.model.state_dict(), target)
         self.last_path = str(target)
 
 
@@ -545,6 +566,7 @@ def fit(
     seed: int | None = None,
     metrics: Metrics = "auto",
     batch_size: int | None = None,
+    nonfinite: str = "stop",
 ) -> History:
     """Train ``model`` by backpropagation: the classic loop of the literature (see the module).
 
@@ -562,9 +584,16 @@ def fit(
         seed: seeds ``mg.manual_seed`` and the shuffling of an ``(X, y)`` pair.
         metrics: ``"auto"`` (accuracy for classification targets), ``"accuracy"``, ``None``,
             or a dict of name -> ``fn(output, target)`` on NumPy arrays.
+        nonfinite: what a NaN or infinite batch loss does: ``"stop"`` (default) ends training
+            before that batch's step, with ``stop_reason == "non_finite"``, a
+            ``RuntimeWarning`` and ``history.stop_message`` naming the epoch and batch;
+            ``"raise"`` raises ``FloatingPointError`` instead.
 
     Returns:
         A ``History``; Ctrl-C ends training cleanly with ``stop_reason == "interrupted"``.
+        Any exception raised inside (by the optimizer, a callback, the model) propagates with
+        the ``History`` of the epochs already run attached as ``exc.history``
+        (``stop_reason == "error"``). Callbacks' ``on_train_end`` runs however training ends.
 
     >>> X, y = mg.data.make_xor()
     >>> net = mg.nn.MLP([2, 4, 1], activation="tanh", output_activation="sigmoid")
@@ -575,6 +604,8 @@ def fit(
     """
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
+    if nonfinite not in ("stop", "raise"):
+        raise ValueError(f"fit: nonfinite must be 'stop' or 'raise', got {nonfinite!r}")
     if seed is not None:
         manual_seed(seed)
     loader = _as_loader(train_data, batch_size, batch_size is not None, seed)
@@ -589,6 +620,7 @@ def fit(
         cb.model, cb.optimizer, cb.history = model, optimizer, history
     bar = _Progress(int(epochs), progress)
     history.stop_reason = "max_epochs"
+    error: BaseException | None = None
     try:
         for cb in callbacks:
             cb.on_train_begin()
@@ -602,13 +634,18 @@ def fit(
             for batch, (xb, yb) in enumerate(loader):  # present every pattern (batch)
                 output = model(xb)                        # forward sweep
                 loss = _scalar(loss_fn(output, yb))       # error against the targets
+                value = loss.item()
+                if not math.isfinite(value):
+                    _non_finite(history, value, epoch, batch, nonfinite)
+                    break
                 optimizer.zero_grad()
                 loss.backward()                           # backward sweep: dE/dw
                 optimizer.step()                          # weight update (delta rule)
-                value = loss.item()
                 meter.add(value, output.data, yb.data)
                 for cb in callbacks:
                     cb.on_batch_end(batch, value)
+            if history.stop_reason == "non_finite":
+                break
             if meter.n == 0:
                 raise ValueError("fit: the training data yielded no batches")
             logs = meter.result()                         # the epoch's global error
@@ -634,12 +671,54 @@ def fit(
                 break
     except KeyboardInterrupt:
         history.stop_reason = "interrupted"
+    except BaseException as exc:
+        error = exc
+        if history.stop_reason != "non_finite":  # nonfinite="raise" keeps its reason
+            history.stop_reason = "error"
+        _attach_history(exc, history)
+        raise
     finally:
         _set_mode(model, True)
         bar.close(history)
-    for cb in callbacks:
-        cb.on_train_end()
-    losses = history.history.get("loss")
-    if progress and losses and not math.isfinite(losses[-1]):
-        print("fit: the loss is not finite; try a smaller learning rate", file=sys.stderr)
+        _end_callbacks(callbacks, history, error)
+    if history.stop_reason == "non_finite":
+        warnings.warn(history.stop_message, RuntimeWarning, stacklevel=2)
     return history
+
+
+def _non_finite(history: History, value: float, epoch: int, batch: int, mode: str) -> None:
+    """Record (or raise) a NaN/inf loss: nothing of that batch reached the weights."""
+    history.stop_message = (
+        f"fit: the loss is {value} at epoch {epoch}, batch {batch + 1}; training stopped before "
+        f"that batch's step, so the weights are those after {history.epochs_run} full epochs "
+        "and the batches before it. Try a smaller learning rate, or look for log(0) or "
+        "overflow in the loss (mg.detect_anomaly() names the op).")
+    history.stop_reason = "non_finite"
+    if mode == "raise":
+        raise FloatingPointError(history.stop_message)
+
+
+def _attach_history(exc: BaseException, history: History) -> None:
+    try:
+        exc.history = history  # type: ignore[attr-defined]
+    except (AttributeError, TypeError):  # pragma: no cover - an exception type with __slots__
+        pass
+
+
+def _end_callbacks(callbacks: Sequence[Callback], history: History,
+                   error: BaseException | None) -> None:
+    """``on_train_end`` of every callback, even when one of them (or training) failed."""
+    first: Exception | None = None
+    for cb in callbacks:
+        try:
+            cb.on_train_end()
+        except Exception as exc:  # noqa: BLE001 - reported below, after the others ran
+            if error is not None:
+                warnings.warn(f"fit: {type(cb).__name__}.on_train_end raised {exc!r} while "
+                              f"training was ending with {error!r}", RuntimeWarning,
+                              stacklevel=3)
+            elif first is None:
+                first = exc
+    if first is not None:
+        _attach_history(first, history)
+        raise first

@@ -20,6 +20,7 @@ NAMESPACES: list[tuple[str, Any]] = [
     ("mg", mg),
     ("mg.nn", mg.nn),
     ("mg.nn.init", mg.nn.init),
+    ("mg.nn.utils", mg.nn.utils),
     ("mg.functional", mg.functional),
     ("mg.data", mg.data),
     ("mg.train", mg.train),

@@ -308,3 +308,101 @@ def test_history_plot(tmp_path: Path, monkeypatch) -> None:
     fig = hist.plot(tmp_path / "loss.png")
     assert (tmp_path / "loss.png").stat().st_size > 1000
     assert len(fig.axes) == 2
+
+
+# --- issue 12: nothing is lost when training ends badly ---
+
+class _NaNAt:
+    """A loss that becomes NaN (or whose gradient becomes NaN) at one (epoch, batch) call."""
+
+    def __init__(self, call: int, grad_only: bool = False) -> None:
+        self.inner, self.call, self.calls, self.grad_only = mg.nn.SSELoss(), call, 0, grad_only
+        self.reduction = "sum"
+
+    def __call__(self, output, target):
+        self.calls += 1
+        loss = self.inner(output, target)
+        if self.calls == self.call:
+            if self.grad_only:  # value 0, gradient 0 * inf = NaN
+                return loss + mg.sqrt((output - output.detach()).abs()).sum()
+            return loss * float("nan")
+        return loss
+
+
+def test_a_non_finite_loss_stops_cleanly_naming_epoch_and_batch() -> None:
+    model, _, opt = _xor_net()
+    rec = Recorder()
+    with pytest.warns(RuntimeWarning, match=r"loss is nan at epoch 3, batch 2"):
+        hist = train.fit(model, _NaNAt(call=6), opt, data.make_xor(), epochs=10, batch_size=2,
+                         callbacks=[rec], progress=False)
+    assert hist.stop_reason == "non_finite" and hist.epochs_run == 2
+    assert "epoch 3, batch 2" in hist.stop_message and len(hist["loss"]) == 2
+    assert rec.calls[-1] == "train_end"
+    assert all(np.isfinite(p.data).all() for p in model.parameters())  # no NaN step taken
+    assert "non_finite" in train.STOP_REASONS
+    model, _, opt = _xor_net()
+    with pytest.raises(FloatingPointError, match="epoch 3, batch 2") as err:
+        train.fit(model, _NaNAt(call=6), opt, data.make_xor(), epochs=10, batch_size=2,
+                  progress=False, nonfinite="raise")
+    assert err.value.history.epochs_run == 2
+    assert err.value.history.stop_reason == "non_finite"
+    with pytest.raises(ValueError, match="nonfinite must be"):
+        train.fit(model, mg.nn.SSELoss(), opt, data.make_xor(), nonfinite="skip")
+
+
+def test_an_exception_inside_fit_keeps_the_history_and_ends_the_callbacks() -> None:
+    # the optimizer refuses a NaN gradient in epoch 3
+    model, _, opt = _xor_net()
+    rec = Recorder()
+    with pytest.raises(RuntimeError, match="non-finite") as err:
+        train.fit(model, _NaNAt(call=3, grad_only=True), opt, data.make_xor(), epochs=10,
+                  callbacks=[rec], progress=False)
+    hist = err.value.history
+    assert isinstance(hist, History) and hist.epochs_run == 2 and len(hist["loss"]) == 2
+    assert hist.stop_reason == "error" and rec.calls[-1] == "train_end"
+
+    # a callback fails at the end of epoch 2: the epochs run are kept
+    class Boom(Callback):
+        def on_epoch_end(self, epoch, logs):
+            if epoch == 2:
+                raise ZeroDivisionError("boom")
+
+    model, loss_fn, opt = _xor_net()
+    rec = Recorder()
+    with pytest.raises(ZeroDivisionError) as err:
+        train.fit(model, loss_fn, opt, data.make_xor(), epochs=5, callbacks=[rec, Boom()],
+                  progress=False)
+    assert err.value.history.epochs_run == 2 and rec.calls[-1] == "train_end"
+
+    # on_train_end of every callback runs even when one of them fails
+    class BadEnd(Callback):
+        def on_train_end(self):
+            raise OSError("disk full")
+
+    rec = Recorder()
+    with pytest.raises(OSError, match="disk full") as err:
+        train.fit(model, loss_fn, opt, data.make_xor(), epochs=2,
+                  callbacks=[BadEnd(), rec], progress=False)
+    assert err.value.history.epochs_run == 2 and rec.calls[-1] == "train_end"
+    # ... and while training itself fails, its error is the one raised
+    rec = Recorder()
+    with pytest.warns(RuntimeWarning, match="BadEnd.on_train_end raised"):
+        with pytest.raises(ZeroDivisionError):
+            train.fit(model, loss_fn, opt, data.make_xor(), epochs=5,
+                      callbacks=[BadEnd(), Boom(), rec], progress=False)
+    assert rec.calls[-1] == "train_end"
+
+
+def test_checkpoint_path_fields_are_checked(tmp_path: Path) -> None:
+    model, loss_fn, opt = _xor_net()
+    ckpt = ModelCheckpoint(tmp_path / "ck_{name}.npz")
+    with pytest.raises(ValueError, match=r"\{name\}.*fields are epoch, loss, accuracy, lr, time"):
+        train.fit(model, loss_fn, opt, data.make_xor(), epochs=1, callbacks=[ckpt],
+                  progress=False)
+    with pytest.raises(ValueError, match="not a valid path template"):
+        ModelCheckpoint(tmp_path / "ck_{epoch.npz")
+    with pytest.raises(ValueError, match="positional field"):
+        ModelCheckpoint(tmp_path / "ck_{}.npz")
+    ok = ModelCheckpoint(tmp_path / "ck_{epoch}_{loss:.3f}.npz")
+    train.fit(model, loss_fn, opt, data.make_xor(), epochs=1, callbacks=[ok], progress=False)
+    assert Path(ok.last_path).name.startswith("ck_1_")

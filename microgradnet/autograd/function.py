@@ -20,6 +20,9 @@ from microgradnet.autograd.grad_mode import _state
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _new = object.__new__
 _FREED = object()  # marker left in ``_saved`` once the sweep has freed the buffers
+# Called as ``on_record(node, out, args)`` for every node recorded while it is set (None: off).
+# ``mg.viz.keep_values()`` sets it to keep each node's output value for the pictures.
+on_record: Any = None
 
 FREED_MESSAGE = (
     "{op}: trying to backward through the graph a second time (or to read saved tensors "
@@ -162,6 +165,8 @@ class Function:
             # The line of user code that made this node, for the errors that point back to it.
             site = _state.site
             ctx._site = site if site is not None else user_call_site(sys._getframe(1))
+        if on_record is not None and edges is not None:
+            on_record(ctx, out, args)
 
         if type(out) is not np.ndarray:
             if type(out) is tuple:

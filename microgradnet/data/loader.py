@@ -21,7 +21,13 @@ def _as_array(a: Any) -> np.ndarray:
     """The NumPy array behind ``a``; floating NumPy data gets the default dtype of parameters."""
     if isinstance(a, Tensor):
         return a.data
+    if isinstance(a, (str, bytes)):
+        raise TypeError(f"TensorDataset: expected an array of numbers, got the "
+                        f"{type(a).__name__} {a!r:.40}")
     arr = np.asarray(a)
+    if arr.dtype.kind not in "biufc":
+        raise TypeError(f"TensorDataset: expected arrays of numbers or bools, got an array of "
+                        f"dtype {arr.dtype} (shape {arr.shape})")
     if arr.dtype.kind == "f" and arr.dtype != get_default_dtype():
         arr = arr.astype(get_default_dtype())
     return arr

@@ -70,12 +70,14 @@ def train_test_split(
     test_size: float | int = 0.25,
     seed: int | None = None,
     shuffle: bool = True,
-    stratify: bool = False,
+    stratify: Any = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Split ``(X, y)`` into ``X_train, X_test, y_train, y_test`` (scikit-learn's order).
 
-    ``test_size`` is a fraction in (0, 1) or a number of samples. ``stratify=True`` keeps
-    each class's share the same in both parts (``y`` must hold class labels).
+    ``test_size`` is a fraction in (0, 1) (rounded up) or a number of samples; the test part
+    has exactly that size. ``stratify=True`` keeps each class's share of ``y`` (nearly) the
+    same in both parts; ``stratify=labels`` does it for other class labels, as in
+    scikit-learn. Stratifying needs class labels: continuous values are a ``ValueError``.
 
     >>> parts = mg.data.train_test_split(np.zeros((8, 2)), np.arange(8), test_size=0.25, seed=0)
     >>> [p.shape for p in parts]
@@ -85,7 +87,11 @@ def train_test_split(
     n = len(X)
     if len(y) != n:
         raise ValueError(f"train_test_split: X has {n} samples but y has {len(y)}")
-    if isinstance(test_size, float):
+    if isinstance(test_size, (bool, np.bool_)) or not isinstance(
+            test_size, (int, float, np.integer, np.floating)):
+        raise TypeError(f"train_test_split: test_size must be a fraction or an int, got "
+                        f"{type(test_size).__name__}")
+    if isinstance(test_size, (float, np.floating)):
         if not 0.0 < test_size < 1.0:
             raise ValueError(f"train_test_split: a fractional test_size must be in (0, 1), "
                              f"got {test_size}")
@@ -96,15 +102,9 @@ def train_test_split(
         raise ValueError(f"train_test_split: test_size={test_size} leaves an empty part "
                          f"of {n} samples")
     rng = np.random.default_rng(seed)
-    if stratify:
-        labels = y.reshape(n, -1).argmax(1) if y.ndim > 1 and y.shape[1] > 1 else y.reshape(n)
-        test_idx = []
-        for c in np.unique(labels):
-            idx = np.flatnonzero(labels == c)
-            if shuffle:
-                idx = rng.permutation(idx)
-            test_idx.append(idx[: int(round(len(idx) * n_test / n))])
-        test = np.sort(np.concatenate(test_idx))
+    labels = _strata(y if stratify is True else stratify, n) if stratify is not False else None
+    if labels is not None:
+        test = _stratified_test(labels, n_test, rng if shuffle else None)
         train = np.setdiff1d(np.arange(n), test)
         if shuffle:
             train, test = rng.permutation(train), rng.permutation(test)
@@ -112,3 +112,43 @@ def train_test_split(
         order = rng.permutation(n) if shuffle else np.arange(n)
         test, train = order[:n_test], order[n_test:]
     return X[train], X[test], y[train], y[test]
+
+
+def _strata(labels: Any, n: int) -> np.ndarray:
+    """Class labels (n,) from labels or one-hot rows; continuous values are refused."""
+    arr = _array(labels)
+    if len(arr) != n:
+        raise ValueError(f"train_test_split: stratify has {len(arr)} labels for {n} samples")
+    if arr.ndim > 1 and arr.shape[1] > 1:
+        return arr.reshape(n, -1).argmax(1)
+    arr = arr.reshape(n)
+    if arr.dtype.kind == "f":
+        finite = np.isfinite(arr).all()
+        if not finite or not np.all(arr == np.round(arr)):
+            raise ValueError("train_test_split: stratify needs class labels, but the values "
+                             "are continuous (not whole numbers); bin them first, e.g. with "
+                             "np.digitize, or split without stratify")
+    elif arr.dtype.kind not in "iubUS":
+        raise TypeError(f"train_test_split: stratify needs class labels, got dtype {arr.dtype}")
+    return arr
+
+
+def _stratified_test(labels: np.ndarray, n_test: int,
+                     rng: np.random.Generator | None) -> np.ndarray:
+    """Exactly ``n_test`` indices, each class's count its share of ``n_test`` (largest
+    remainders get the leftover places, ties broken by ``rng`` or by class order)."""
+    classes, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    quota = counts * n_test / len(labels)
+    take = np.floor(quota).astype(np.int64)
+    left = n_test - int(take.sum())
+    if left:
+        tie = rng.random(len(classes)) if rng is not None else np.zeros(len(classes))
+        order = np.lexsort((tie, -(quota - take)))  # largest remainder first
+        take[order[:left]] += 1
+    test = []
+    for c in range(len(classes)):
+        idx = np.flatnonzero(inverse.reshape(-1) == c)
+        if rng is not None:
+            idx = rng.permutation(idx)
+        test.append(idx[: take[c]])
+    return np.sort(np.concatenate(test))

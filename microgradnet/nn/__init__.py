@@ -6,7 +6,7 @@
 import sys as _sys
 
 from microgradnet import functional
-from microgradnet.nn import init
+from microgradnet.nn import init, utils
 from microgradnet.nn.layers import (
     ELU,
     GELU,
@@ -42,6 +42,7 @@ _sys.modules.setdefault(__name__ + ".functional", functional)
 __all__ = [
     "functional",
     "init",
+    "utils",
     "Module",
     "Parameter",
     "Linear",

@@ -73,7 +73,9 @@ class _IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
-_INTERNAL_FORWARD: dict[type, bool] = {}  # module class -> is its forward microgradnet's own?
+# Whether a module class's forward is microgradnet's own, cached in the class's own __dict__
+# (so the entry goes away with the class: re-running a notebook cell leaks nothing).
+_INTERNAL_FORWARD = "_mg_internal_forward"
 
 
 def _defined_here(fn: Any) -> bool:
@@ -121,9 +123,11 @@ class Module:
         # Every op recorded inside a built-in module (MLP, Linear, the losses...) was made by the
         # user's line that called the outermost one: find that line once, not once per op. A
         # user-defined forward is user code, so its ops find their own lines.
-        internal = _INTERNAL_FORWARD.get(type(self))
+        cls = type(self)
+        internal = cls.__dict__.get(_INTERNAL_FORWARD)
         if internal is None:
-            internal = _INTERNAL_FORWARD[type(self)] = _defined_here(type(self).forward)
+            internal = _defined_here(cls.forward)
+            setattr(cls, _INTERNAL_FORWARD, internal)
         prev = _state.site
         if internal:
             if prev is None:
@@ -394,9 +398,14 @@ class Module:
     def state_dict(self, destination: dict[str, Any] | None = None, prefix: str = "",
                    keep_vars: bool = False) -> dict[str, Any]:
         """Parameters and persistent buffers by dotted name, as tensors sharing memory with the
-        module (detached unless ``keep_vars``). Save it with ``mg.save``."""
+        module (detached unless ``keep_vars``). Save it with ``mg.save``.
+
+        A module used at several places (``Sequential(l, Tanh(), l)``) appears under each of
+        its names, as in PyTorch, so ``load_state_dict`` finds every name it expects.
+        """
         out: dict[str, Any] = OrderedDict() if destination is None else destination
-        for mod_name, mod in self.named_modules(prefix=prefix.rstrip(".")):
+        for mod_name, mod in self.named_modules(prefix=prefix.rstrip("."),
+                                                remove_duplicate=False):
             pre = f"{mod_name}." if mod_name else ""
             for name, p in mod._parameters.items():
                 if p is not None:
@@ -423,9 +432,11 @@ class Module:
         """Copy values into the parameters and buffers in place (identity kept, so optimizers
         still hold the right tensors).
 
-        Everything is checked before anything is copied: with ``strict`` a missing or
-        unexpected key, and always a shape mismatch or a non-numeric value, raise a
-        ``RuntimeError`` listing every offending key, and the module is left unchanged.
+        Everything is checked before anything is copied, and the module is left unchanged on
+        any error: a shape mismatch or a non-numeric value is a ``ValueError`` listing every
+        offending key with both shapes; otherwise, with ``strict``, a missing or unexpected key
+        is a ``RuntimeError`` listing them. A tensor shared under several names (a module used
+        twice) counts as present when any of its names is given.
         Returns ``(missing_keys, unexpected_keys)``.
         """
         if not isinstance(state_dict, Mapping):
@@ -433,7 +444,8 @@ class Module:
                 f"load_state_dict: expected a dict of tensors, got {type(state_dict).__name__}"
             )
         targets = self._state_targets()
-        missing = [k for k in targets if k not in state_dict]
+        given = {id(targets[k][2]) for k in targets if k in state_dict}
+        missing = [k for k in targets if k not in state_dict and id(targets[k][2]) not in given]
         unexpected = [k for k in state_dict if k not in targets]
         problems: list[str] = []
         arrays: dict[str, np.ndarray] = {}
@@ -450,12 +462,13 @@ class Module:
                                 f"{t.data.shape} in the model")
             else:
                 arrays[key] = arr
+        bad_values = bool(problems)
         if strict:
             problems += [f"  missing key {k} (shape {targets[k][2].data.shape})"
                          for k in missing]
             problems += [f"  unexpected key {k}" for k in unexpected]
         if problems:
-            raise RuntimeError(
+            raise (ValueError if bad_values else RuntimeError)(
                 f"load_state_dict: error(s) loading the state_dict into {type(self).__name__}; "
                 "nothing was changed:\n" + "\n".join(problems)
             )

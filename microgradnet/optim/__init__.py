@@ -10,8 +10,10 @@ tensor([ 0.8, -1.6], requires_grad=True)
 from microgradnet.optim import lr_scheduler
 from microgradnet.optim.adagrad import Adagrad
 from microgradnet.optim.adam import Adam, AdamW
+from microgradnet.optim.lbfgs import LBFGS
 from microgradnet.optim.optimizer import Optimizer
 from microgradnet.optim.rmsprop import RMSprop
 from microgradnet.optim.sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LBFGS",
+           "lr_scheduler"]

@@ -53,6 +53,11 @@ class Adagrad(Optimizer):
         _check_nonneg(group, "initial_accumulator_value", "initial_accumulator_value value")
         _check_nonneg(group, "eps", "epsilon value")
 
+    _state_names = frozenset({"step", "sum"})
+
+    def _required_state(self, group: dict[str, Any]) -> tuple[str, ...]:
+        return ("step", "sum")
+
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
         w = p.data

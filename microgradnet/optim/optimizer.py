@@ -265,13 +265,16 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore a ``state_dict()`` taken from an optimizer over parameters of the same shapes.
 
-        Everything is checked before anything changes: the number of groups, each group's size
-        and each buffer's shape. Hyper-parameters (``lr``, ...) come from the dict.
+        Everything is checked before anything changes: the number of groups, each group's size,
+        its hyper-parameter names (a state of another kind of optimizer is refused, naming it),
+        the buffers each parameter's state needs, and each buffer's shape. Hyper-parameters
+        (``lr``, ...) come from the dict.
         """
         if not isinstance(state_dict, dict) or "param_groups" not in state_dict:
             raise ValueError("load_state_dict expects a dict with 'state' and 'param_groups' "
                              "(as returned by optimizer.state_dict())")
         saved_groups = state_dict["param_groups"]
+        self._check_kind(saved_groups)
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
                 f"loaded state dict has a different number of parameter groups: "
@@ -295,6 +298,7 @@ class Optimizer:
                 raise ValueError(f"loaded state dict has state for parameter {k}, which is in no "
                                  "parameter group")
             p = by_index[k]
+            self._check_buffers(k, p, values)
             new_state[p] = {name: _load_value(v, p, k, name) for name, v in values.items()}
         new_groups = []
         for g, sg in zip(self.param_groups, saved_groups):
@@ -305,6 +309,51 @@ class Optimizer:
         self.param_groups = new_groups
         self.state = new_state
 
+    # Buffer names a subclass keeps per parameter (None: not declared, so not checked), and
+    # those a non-empty state must hold for ``group``'s settings (created together on the first
+    # step; the others are created lazily when missing).
+    _state_names: frozenset[str] | None = None
+
+    def _required_state(self, group: dict[str, Any]) -> tuple[str, ...]:
+        return ()
+
+    def _check_kind(self, saved_groups: Any) -> None:
+        """Refuse the state dict of another kind of optimizer before anything changes."""
+        name = type(self).__name__
+        expected = set(self.defaults)
+        for gi, sg in enumerate(saved_groups):
+            if not isinstance(sg, dict) or "params" not in sg:
+                raise ValueError(f"{name}.load_state_dict: parameter group {gi} is not a dict "
+                                 "with 'params' (as returned by optimizer.state_dict())")
+            keys = set(sg) - {"params"}
+            lacking = sorted(expected - keys)  # extra keys are fine: schedulers add initial_lr
+            if lacking:
+                owners = [n for n in _optimizers_within(keys) if n != name]
+                whose = (f"the state dict belongs to {' or '.join(owners)}, not {name}" if owners
+                         else "the state dict is incomplete or belongs to another optimizer")
+                raise ValueError(f"{name}.load_state_dict: {whose}: parameter group {gi} lacks "
+                                 f"{', '.join(lacking)}. Nothing was changed.")
+
+    def _check_buffers(self, index: int, p: Tensor, values: Any) -> None:
+        name = type(self).__name__
+        if not isinstance(values, dict):
+            raise ValueError(f"{name}.load_state_dict: the state of parameter {index} is a "
+                             f"{type(values).__name__}, not a dict of buffers")
+        if self._state_names is None or not values:
+            return
+        foreign = sorted(set(values) - self._state_names)
+        if foreign:
+            raise ValueError(f"{name}.load_state_dict: the state of parameter {index} holds "
+                             f"{', '.join(foreign)}, which {name} never keeps (it keeps "
+                             f"{', '.join(sorted(self._state_names))}); the state dict belongs "
+                             "to another optimizer. Nothing was changed.")
+        group = next(g for g in self.param_groups if any(q is p for q in g["params"]))
+        missing = [k for k in self._required_state(group) if k not in values]
+        if missing:
+            raise ValueError(f"{name}.load_state_dict: the state of parameter {index} lacks "
+                             f"{', '.join(missing)}, which {name} needs with these settings; "
+                             "the state dict is incomplete. Nothing was changed.")
+
     # -- display ---------------------------------------------------------------------------------
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -314,6 +363,23 @@ class Optimizer:
                 lines.append(f"    {key}: {group[key]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+def _optimizers_within(keys: set[str]) -> list[str]:
+    """Names of the optimizer classes whose hyper-parameters all appear in ``keys``."""
+    import inspect
+
+    found, todo = [], list(Optimizer.__subclasses__())
+    while todo:
+        cls = todo.pop(0)
+        todo.extend(cls.__subclasses__())
+        try:
+            params = set(inspect.signature(cls.__init__).parameters)
+        except (TypeError, ValueError):  # pragma: no cover
+            continue
+        if params - {"self", "params", "nonfinite"} <= keys:
+            found.append(cls.__name__)
+    return found
 
 
 def _check_nonneg(group: dict[str, Any], key: str, what: str) -> None:

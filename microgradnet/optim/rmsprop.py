@@ -54,6 +54,11 @@ class RMSprop(Optimizer):
         _check_nonneg(group, "weight_decay", "weight_decay value")
         _check_nonneg(group, "alpha", "alpha value")
 
+    _state_names = frozenset({"step", "square_avg", "grad_avg", "momentum_buffer"})
+
+    def _required_state(self, group: dict[str, Any]) -> tuple[str, ...]:
+        return ("step", "square_avg")
+
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
         lr, alpha, mu = group["lr"], group["alpha"], group["momentum"]

@@ -85,6 +85,8 @@ class SGD(Optimizer):
                 "has no dampening and no nesterov; use momentum_form='pytorch' for those"
             )
 
+    _state_names = frozenset({"momentum_buffer", "delta"})
+
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
         lr, mu, wd = group["lr"], group["momentum"], group["weight_decay"]

@@ -26,6 +26,7 @@ from microgradnet.tensor import Tensor
 from microgradnet.viz import style
 from microgradnet.viz.escape import attr_text, clean_text, html_text
 from microgradnet.viz.render import Diagram
+from microgradnet.viz.values import kept_constants, kept_output
 
 __all__ = ["draw_graph", "to_json", "GraphModel", "build_graph"]
 
@@ -38,7 +39,8 @@ class Item:
 
     def __init__(self, id: str, kind: str, obj: Any = None, out_nr: int = 0) -> None:
         self.id = id
-        self.kind = kind  # op | input | parameter | intermediate | output | hidden | module
+        # op | input | parameter | constant | intermediate | output | hidden | module
+        self.kind = kind
         self.obj = obj  # the Function node (ops) or the leaf Tensor
         self.out_nr = out_nr
         self.name: str | None = None
@@ -256,12 +258,25 @@ def build_graph(*outputs: Any, params: Any = None, collapse_chains: bool = False
             note.out_nr += 2  # the op and the tensor after it
             tensor_item[(id(obj), 0)] = note
             continue
+        consts = kept_constants(obj)
+        for c in consts.values():  # constants the op read (recorded under keep_values())
+            if (id(c), -2) not in tensor_item:
+                it = model.add(Item(f"t{n_tensors}", "constant", c, -2))
+                n_tensors += 1
+                it.name, it.shape, it.dtype, it.tensor = c.name, c.data.shape, c.data.dtype, c
+                tensor_item[(id(c), -2)] = it
         op = model.add(Item(f"op{n_ops}", "op", obj))
         n_ops += 1
         in_dtypes = []
         for i, edge in enumerate(obj.next_functions or ()):
             if edge is None:
-                op.inputs.append(None)
+                c = consts.get(i)
+                if c is not None:
+                    src = tensor_item[(id(c), -2)]
+                    model.edges.append((src.id, op.id, i))
+                    if src.dtype is not None:
+                        in_dtypes.append(src.dtype)
+                op.inputs.append(None if c is None else tensor_item[(id(c), -2)].id)
                 continue
             target, k, _ = edge
             src = tensor_item[(id(target), -1) if target._is_tensor else (id(target), k)]
@@ -527,8 +542,12 @@ def _grad_text(it: Item) -> str:
 def _data_of(it: Item) -> np.ndarray | None:
     if it.tensor is not None:
         return it.tensor.data
-    if it.kind in ("intermediate", "output") and it.out_nr == 0:
-        return _saved_output(it.obj)
+    if it.kind in ("intermediate", "output"):
+        kept = kept_output(it.obj, it.out_nr)
+        if kept is not None:
+            return kept
+        if it.out_nr == 0:
+            return _saved_output(it.obj)
     return None
 
 
@@ -606,7 +625,8 @@ def _tooltip(model: GraphModel, it: Item) -> str:
     d = _data_of(it)
     if d is not None:
         lines.append("data: " + style.describe_array(d))
-    lines.append("grad: " + _grad_text(it))
+    lines.append("grad: " + ("none (a constant: nothing to learn)" if it.kind == "constant"
+                             else _grad_text(it)))
     if it.module:
         lines.append(f"module: {it.module}")
     return "\n".join(lines)
@@ -623,8 +643,8 @@ def _label(it: Item, show_data: bool, show_grad: bool) -> Any:
     parts = []
     if it.name:
         parts.append(f"<B>{html_text(it.name)}</B>")
-    elif it.kind == "output":
-        parts.append("<B>output</B>")
+    elif it.kind in ("output", "constant"):
+        parts.append(f"<B>{it.kind}</B>")
     for line in _tensor_lines(it, show_data, show_grad):
         parts.append(f'<FONT POINT-SIZE="9">{html_text(line, limit=90)}</FONT>')
     return "<" + "<BR/>".join(parts) + ">"

@@ -19,6 +19,8 @@ STYLES: dict[str, dict[str, str]] = {
               "color": "#b59a3a"},
     "parameter": {"shape": "box", "style": "filled", "fillcolor": "#d5e8d4",
                   "color": "#3d7a3a", "peripheries": "2"},
+    "constant": {"shape": "box", "style": "rounded,filled", "fillcolor": "#f2f2f2",
+                 "color": "#888888"},
     "intermediate": {"shape": "box", "style": "rounded,dashed", "color": "#999999",
                      "fontsize": "9"},
     "output": {"shape": "box", "style": "rounded,filled,bold", "fillcolor": "#f8cecc",

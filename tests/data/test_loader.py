@@ -94,3 +94,10 @@ def test_bad_inputs() -> None:
         DataLoader((X, y), batch_size=0)
     with pytest.raises(TypeError):
         DataLoader((X, y), batch_size=2.5)
+
+
+def test_non_numeric_inputs_are_a_type_error_at_construction() -> None:
+    for bad in ("abc", np.array(["a", "b"]), np.array([object(), 1], dtype=object),
+                np.array(["2020-01-01", "2020-01-02"], dtype="datetime64[D]")):
+        with pytest.raises(TypeError, match="TensorDataset: expected"):
+            DataLoader((bad, np.arange(2)))

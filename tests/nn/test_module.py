@@ -168,7 +168,7 @@ def test_load_state_dict_errors_list_everything_and_change_nothing() -> None:
     bad["layers.1.weight"] = np.zeros((2, 3))  # wrong shape
     del bad["layers.1.bias"]  # missing
     bad["extra.weight"] = np.zeros(1)  # unexpected
-    with pytest.raises(RuntimeError) as err:
+    with pytest.raises(ValueError) as err:  # a wrong shape: ValueError (API.md), issue 12
         net.load_state_dict(bad)
     msg = str(err.value)
     assert "layers.1.weight: shape (2, 3) in the checkpoint, shape (1, 3) in the model" in msg
@@ -183,12 +183,58 @@ def test_load_state_dict_errors_list_everything_and_change_nothing() -> None:
     assert res.missing_keys == ["layers.1.weight", "layers.1.bias"]
     assert res.unexpected_keys == ["extra.weight"]
     assert (net.layers[0].weight.data == 7).all()
-    with pytest.raises(RuntimeError, match="shape"):
+    with pytest.raises(ValueError, match="shape"):
         net.load_state_dict({"layers.0.weight": np.zeros((1, 1))}, strict=False)
-    with pytest.raises(RuntimeError, match="not numeric"):
+    with pytest.raises(ValueError, match="not numeric"):
         net.load_state_dict({**net.state_dict(), "layers.0.bias": np.array(["a", "b", "c"])})
     with pytest.raises(TypeError, match="dict"):
         net.load_state_dict([1, 2])
+    # only key problems: RuntimeError, as in PyTorch
+    with pytest.raises(RuntimeError, match="missing key layers.1.bias") as keys_only:
+        net.load_state_dict({k: v for k, v in net.state_dict().items() if k != "layers.1.bias"})
+    assert not isinstance(keys_only.value, ValueError)
+
+
+def test_a_module_used_twice_round_trips_its_state_dict() -> None:
+    lin = nn.Linear(3, 3)
+    net = nn.Sequential(lin, nn.Tanh(), lin)
+    sd = net.state_dict()
+    assert list(sd) == ["0.weight", "0.bias", "2.weight", "2.bias"]  # PyTorch's keys
+    assert sd["0.weight"].data is sd["2.weight"].data
+    other = nn.Sequential(lin2 := nn.Linear(3, 3), nn.Tanh(), lin2)
+    other.load_state_dict(sd)  # was: missing keys 2.weight, 2.bias
+    np.testing.assert_array_equal(lin2.weight.data, lin.weight.data)
+    # a checkpoint naming the shared tensor once is complete too
+    other.load_state_dict({"0.weight": np.zeros((3, 3)), "0.bias": np.zeros(3)})
+    assert not lin2.weight.data.any()
+
+
+def test_early_stopping_restores_a_model_that_uses_a_module_twice() -> None:
+    mg.manual_seed(0)
+    lin = nn.Linear(2, 2)
+    net = nn.Sequential(lin, nn.Tanh(), lin)
+    X, y = mg.data.make_moons(40, seed=0)
+    stop = mg.train.EarlyStopping(monitor="loss", patience=3, restore_best_weights=True)
+    hist = mg.train.fit(net, nn.CrossEntropyLoss(), mg.optim.SGD(net.parameters(), lr=0.1),
+                        (X, y), epochs=20, callbacks=[stop], progress=False)
+    assert hist.epochs_run == 20 and stop.best_epoch is not None
+
+
+def test_the_per_class_cache_lets_classes_go() -> None:
+    import gc
+    import weakref
+
+    def make() -> weakref.ref:
+        class Cell(nn.Module):  # a class re-defined by re-running a notebook cell
+            def forward(self, x):
+                return x * 2
+
+        Cell()(mg.ones(1))
+        return weakref.ref(Cell)
+
+    refs = [make() for _ in range(3)]
+    gc.collect()
+    assert all(r() is None for r in refs)
 
 
 def test_load_state_dict_bumps_versions() -> None:

@@ -177,3 +177,177 @@ def test_file_objects(tmp_path: Path) -> None:
         back = mg.load(f)
     assert back[0] == 1 and back[1].tolist() == [1.0, 1.0]
     assert zipfile.is_zipfile(path) and os.path.getsize(path) > 0
+
+
+# --- hostile files (issue 12): limits before allocating, one read per member, clear errors ---
+
+def _npy_bytes(arr: np.ndarray) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, arr, allow_pickle=False)
+    return buf.getvalue()
+
+
+def _manifest(root: object | str) -> bytes:
+    import json
+
+    text = root if isinstance(root, str) else json.dumps(root)
+    text = '{"format": "microgradnet-checkpoint", "version": 1, "root": ' + text + "}"
+    return _npy_bytes(np.frombuffer(text.encode(), np.uint8))
+
+
+def _archive(path: Path, root: object | str, members: dict[str, bytes] | None = None,
+             compression: int = zipfile.ZIP_STORED) -> Path:
+    with zipfile.ZipFile(path, "w", compression) as zf:
+        zf.writestr("__microgradnet_manifest__.npy", _manifest(root))
+        for name, data in (members or {}).items():
+            zf.writestr(f"{name}.npy", data)
+    return path
+
+
+def _peak_mib(fn) -> tuple[object, float]:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        try:
+            out: object = fn()
+        except Exception as e:  # the caller checks what was raised
+            out = e
+        return out, tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def test_one_compressed_array_referenced_200_times_is_read_once(tmp_path: Path) -> None:
+    big = _npy_bytes(np.zeros(2**17))  # 1 MiB of zeros, a few KB once deflated
+    root = {"type": "list", "items": [{"type": "tensor", "index": 0}] * 200}
+    path = _archive(tmp_path / "bomb.npz", root,
+                    {"arr_0": big}, zipfile.ZIP_DEFLATED)
+    assert path.stat().st_size < 10_000
+    out, peak = _peak_mib(lambda: mg.load(path))
+    assert isinstance(out, list) and len(out) == 200, out
+    assert peak < 20, f"{peak:.0f} MiB for a 1 MiB array"  # was 200 MiB: one copy per reference
+    assert all(np.shares_memory(t.data, out[0].data) for t in out)
+
+
+def test_declared_size_must_match_the_member_before_anything_is_allocated(tmp_path: Path) -> None:
+    header = _npy_bytes(np.zeros(2**27))[:128]  # the header of a 1 GiB float64 array ...
+    path = _archive(tmp_path / "liar.npz", {"type": "tensor", "index": 0},
+                    {"arr_0": header + bytes(2**20)})  # ... followed by 1 MiB of data
+    assert path.stat().st_size < 2**21
+    err, peak = _peak_mib(lambda: mg.load(path))
+    assert isinstance(err, ValueError), err
+    assert "liar.npz" in str(err) and "declares shape (134217728,)" in str(err)
+    assert peak < 50, f"{peak:.0f} MiB allocated for a 1 MiB file"
+
+
+def test_total_size_cap_with_a_keyword_to_raise_it(tmp_path: Path) -> None:
+    header = _npy_bytes(np.zeros(2**27))[:128]
+    path = tmp_path / "huge.npz"
+    with zipfile.ZipFile(path, "w") as zf:  # the directory says 1 GiB, consistently
+        zf.writestr("__microgradnet_manifest__.npy", _manifest({"type": "tensor", "index": 0}))
+        zf.writestr("arr_0.npy", header + bytes(1024))
+        zf.getinfo("arr_0.npy").file_size = 128 + 2**30
+    err, peak = _peak_mib(lambda: mg.load(path))
+    assert isinstance(err, ValueError) and "max_bytes=268435456" in str(err), err
+    assert "huge.npz" in str(err) and peak < 50
+    small = tmp_path / "small.npz"
+    mg.save({"w": mg.zeros(1000)}, small)  # 8000 bytes of arrays
+    with pytest.raises(ValueError, match=r"max_bytes=4000 .*mg\.load\(\.\.\., max_bytes="):
+        mg.load(small, max_bytes=4000)
+    assert mg.load(small, max_bytes=10_000)["w"].shape == (1000,)
+    with pytest.raises(TypeError, match="max_bytes must be an int"):
+        mg.load(small, max_bytes=1e9)
+
+
+@pytest.mark.parametrize("root, why", [
+    ('{"type": "list", "items": [' * 5000 + "]}" * 5000, "corrupt manifest"),  # json's limit
+    ('{"type": "list", "items": [' * 150 + "]}" * 150, "nested more than 100 levels"),
+    ({"type": "dict", "items": [[{"type": "str", "value": "a"}]]}, "not a .key, value. pair"),
+    ({"type": "dict", "items": [[{"type": "str", "value": "a"}, {"type": "none"}, 1]]},
+     "not a .key, value. pair"),
+    ({"type": "dict", "items": [[{"type": "list", "items": []}, {"type": "none"}]]},
+     "dict key is not a str or int"),
+    ({"type": "dict", "items": {"a": 1}}, "no list of items"),
+    ('{"type": "int", "value": 1e999}', "int entry holds float inf"),
+    ('{"type": "int", "value": ' + "9" * 5000 + "}", "corrupt manifest"),
+    ({"type": "int", "value": "12"}, "int entry holds str"),
+    ({"type": "float", "value": "nope"}, "float entry holds 'nope'"),
+    ({"type": "bool", "value": 1}, "bool entry holds int"),
+    ({"type": "tensor", "index": 1e300}, "array index 1e\\+300"),
+    ({"type": "tensor", "index": 10**30}, "not a small non-negative int"),
+    ({"type": "tensor", "index": "0"}, "not a small non-negative int"),
+    ({"type": "tensor"}, "array index None"),
+    ({"type": ["tensor"]}, "unknown entry type \\['tensor'\\]"),
+    ({"type": "module"}, "unknown entry type 'module'"),
+    ([1, 2], "malformed manifest entry"),
+])
+def test_every_malformed_manifest_is_a_value_error_naming_the_file(tmp_path: Path, root,
+                                                                   why: str) -> None:
+    path = _archive(tmp_path / "bad.npz", root, {"arr_0": _npy_bytes(np.ones(2))})
+    with pytest.raises(ValueError, match=r"bad\.npz.*" + why):
+        mg.load(path)
+
+
+@pytest.mark.parametrize("arr, why", [
+    (np.array(["2020-01-01"], dtype="datetime64[D]"), "dtype datetime64"),
+    (np.zeros(2, dtype=[("a", "f8")]), "dtype"),
+])
+def test_member_dtypes_a_checkpoint_never_holds_are_refused(tmp_path: Path, arr, why) -> None:
+    path = _archive(tmp_path / "odd.npz", {"type": "ndarray", "index": 0},
+                    {"arr_0": _npy_bytes(arr)})
+    with pytest.raises(ValueError, match=r"odd\.npz.*" + why):
+        mg.load(path)
+
+
+def test_scalar_entries_must_be_0d(tmp_path: Path) -> None:
+    path = _archive(tmp_path / "s.npz", {"type": "scalar", "index": 0},
+                    {"arr_0": _npy_bytes(np.ones(3))})
+    with pytest.raises(ValueError, match=r"s\.npz.*scalar entry refers to an array of shape"):
+        mg.load(path)
+
+
+def test_save_refuses_what_load_would_refuse(tmp_path: Path) -> None:
+    deep: list = []
+    for _ in range(150):
+        deep = [deep]
+    with pytest.raises(ValueError, match="nested more than 100 levels"):
+        mg.save(deep, tmp_path / "deep.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions and symlinks")
+def test_save_uses_the_permissions_np_savez_would(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        mg.save({"v": 1}, tmp_path / "mine.npz")
+        np.savez(tmp_path / "numpy.npz", v=1)
+        os.umask(0o027)
+        mg.save({"v": 1}, tmp_path / "strict.npz")
+    finally:
+        os.umask(old)
+    mode = lambda p: (tmp_path / p).stat().st_mode & 0o777  # noqa: E731
+    assert mode("mine.npz") == mode("numpy.npz") == 0o644  # was 0o600 (mkstemp)
+    assert mode("strict.npz") == 0o640
+    os.chmod(tmp_path / "mine.npz", 0o604)  # replacing a file keeps its permissions
+    mg.save({"v": 2}, tmp_path / "mine.npz")
+    assert mode("mine.npz") == 0o604 and mg.load(tmp_path / "mine.npz") == {"v": 2}
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions and symlinks")
+def test_save_writes_through_a_symlink(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "ckpt.npz"
+    mg.save({"v": 1}, target)
+    link = tmp_path / "latest.npz"
+    link.symlink_to(target)
+    mg.save({"v": 2}, link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert mg.load(target) == {"v": 2}
+    dangling = tmp_path / "next.npz"
+    dangling.symlink_to(tmp_path / "real" / "new.npz")
+    mg.save({"v": 3}, dangling)
+    assert dangling.is_symlink() and mg.load(tmp_path / "real" / "new.npz") == {"v": 3}
+    assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["ckpt.npz", "new.npz"]

@@ -12,6 +12,7 @@ import microgradnet as mg
 
 MODULES = ["microgradnet.optim", "microgradnet.optim.optimizer", "microgradnet.optim.sgd",
            "microgradnet.optim.adam", "microgradnet.optim.rmsprop", "microgradnet.optim.adagrad",
+           "microgradnet.optim.lbfgs",
            "microgradnet.optim.lr_scheduler"]
 
 

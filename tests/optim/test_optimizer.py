@@ -318,3 +318,37 @@ def test_state_dict_survives_mg_save_and_load(tmp_path) -> None:
 def test_repr_lists_the_groups() -> None:
     text = repr(SGD([_w(1)], lr=0.1, momentum=0.9))
     assert text.startswith("SGD (") and "Parameter Group 0" in text and "momentum: 0.9" in text
+
+
+def test_load_state_dict_names_the_optimizer_a_state_belongs_to() -> None:
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    adam = mg.optim.Adam([w])
+    (w * w).sum().backward()
+    adam.step()
+    sgd = mg.optim.SGD([w], lr=0.1, momentum=0.9)
+    before = sgd.state_dict()
+    with pytest.raises(ValueError, match=r"SGD\.load_state_dict: the state dict belongs to "
+                                         r"Adam or AdamW, not SGD.*lacks dampening"):
+        sgd.load_state_dict(adam.state_dict())  # was: KeyError
+    assert sgd.state_dict() == before
+    with pytest.raises(ValueError, match="belongs to SGD, not Adagrad"):
+        mg.optim.Adagrad([w]).load_state_dict(sgd.state_dict())
+    # the same hyper-parameter names, but another optimizer's buffers
+    rms = mg.optim.RMSprop([w])
+    state = rms.state_dict()
+    state["state"] = {0: {"exp_avg": np.zeros(2)}}
+    with pytest.raises(ValueError, match="holds exp_avg, which RMSprop never keeps"):
+        rms.load_state_dict(state)
+
+
+def test_load_state_dict_says_which_buffer_is_missing() -> None:
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    adam = mg.optim.Adam([w])
+    (w * w).sum().backward()
+    adam.step()
+    state = adam.state_dict()
+    del state["state"][0]["exp_avg_sq"]
+    fresh = mg.optim.Adam([w])
+    with pytest.raises(ValueError, match="parameter 0 lacks exp_avg_sq"):
+        fresh.load_state_dict(state)  # was: a KeyError at the next step
+    assert not fresh.state

@@ -308,3 +308,34 @@ def test_collapse_modules_draws_one_box_per_module():
     assert "12 parameters" in boxes["m0"] and "box3d" in boxes["m0"]
     assert len(boxes) < len(full)
     assert not any("layers.0.weight" in v for v in boxes.values())
+
+
+def test_keep_values_shows_a_value_at_every_node_and_draws_constants():
+    x = mg.tensor([[1.0, 2.0]], name="x")
+    y = mg.tensor([[1.0]], name="y")
+    w = mg.tensor([[0.5, -0.25]], requires_grad=True, name="w")
+    with mg.viz.keep_values():
+        out = (((x * w).sum(axis=1, keepdims=True) + 0.5).tanh() - y).sum()
+    src = mg.viz.draw_graph(out, show_data=True).source
+    tensors = {k: v for k, v in dot_nodes(src).items() if "class=op" not in v}
+    assert tensors and all("data " in v for v in tensors.values())
+    # the constants x and y are drawn, with their values, and feed the ops that read them
+    names = {k for k, v in tensors.items() if "<B>x</B>" in v or "<B>y</B>" in v}
+    assert len(names) == 2 and all(any(s == k for s, _ in dot_edges(src)) for k in names)
+    # the value shown is the real intermediate value
+    assert "data [0.5]" in src  # x·w summed (0.5 - 0.5 = 0) + 0.5
+    # outside keep_values nothing is kept: only leaves and saved outputs have data
+    out2 = ((x * w).sum(axis=1, keepdims=True) + 0.5).tanh().sum()
+    src2 = mg.viz.draw_graph(out2, show_data=True).source
+    assert "<B>x</B>" not in src2
+
+
+def test_keep_values_restores_the_hook_and_nests():
+    from microgradnet.autograd import function
+
+    assert function.on_record is None
+    with mg.viz.keep_values():
+        with mg.viz.keep_values():
+            pass
+        assert function.on_record is not None
+    assert function.on_record is None
