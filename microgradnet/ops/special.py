@@ -264,7 +264,7 @@ def arccosh(x: Any) -> Tensor:
     """Elementwise inverse hyperbolic cosine (x ≥ 1).
 
     >>> mg.arccosh(mg.tensor([1.0, 2.0]))
-    tensor([0.    , 1.3170])
+    tensor([0.   , 1.317])
     """
     return Arccosh.apply(_t(x))
 
@@ -291,8 +291,8 @@ def erfc(x: Any) -> Tensor:
     """Elementwise complementary error function 1 - erf(x), accurate where erf(x) is close to
     1 (no SciPy needed).
 
-    >>> float(mg.erfc(mg.tensor(10.0, dtype=mg.float64)))  # 1 - erf(10) would give 0
-    2.088487583762545e-45
+    >>> mg.erfc(mg.tensor([10.0], dtype=mg.float64))  # 1 - erf(10) would give 0
+    tensor([2.0885e-45], dtype=float64)
     """
     return Erfc.apply(_t(x))
 
@@ -421,8 +421,8 @@ def hypot(x: Any, y: Any) -> Tensor:
 def logaddexp(x: Any, y: Any) -> Tensor:
     """Elementwise log(exp(x) + exp(y)) without overflow (broadcasting).
 
-    >>> mg.logaddexp(mg.tensor([0.0, 1000.0]), mg.tensor([0.0, 1000.0]))
-    tensor([   0.6931, 1000.6931])
+    >>> mg.logaddexp(mg.tensor([1000.0]), mg.tensor([1000.0]))  # exp(1000) overflows
+    tensor([1000.6932])
     """
     return _pairwise(LogAddExp, "logaddexp", x, y)
 
