@@ -61,6 +61,18 @@ class GraphModel:
         self.outputs: list[str] = []
         self.modules: dict[str, tuple[str, int]] = {}  # path -> (class name, parameter count)
         self.hidden_total = 0
+        # Where each recorded node / tensor went (backward frames look steps up here):
+        # id(op node) -> item id, (id(node), output_nr) or (id(leaf), -1) -> item id, and
+        # item ids merged into a 'hidden' note after building -> that note's id.
+        self.op_ids: dict[int, str] = {}
+        self.tensor_ids: dict[tuple[int, int], str] = {}
+        self.merged: dict[str, str] = {}
+
+    def resolve(self, item_id: str) -> str:
+        """The id an item is drawn under now (itself, or the note that absorbed it)."""
+        while item_id not in self.items and item_id in self.merged:
+            item_id = self.merged[item_id]
+        return item_id
 
     def add(self, item: Item) -> Item:
         self.items[item.id] = item
@@ -257,6 +269,7 @@ def build_graph(*outputs: Any, params: Any = None, collapse_chains: bool = False
             note.hidden[name] = note.hidden.get(name, 0) + 1  # type: ignore[index]
             note.out_nr += 2  # the op and the tensor after it
             tensor_item[(id(obj), 0)] = note
+            model.op_ids[id(obj)] = note.id
             continue
         consts = kept_constants(obj)
         for c in consts.values():  # constants the op read (recorded under keep_values())
@@ -266,6 +279,7 @@ def build_graph(*outputs: Any, params: Any = None, collapse_chains: bool = False
                 it.name, it.shape, it.dtype, it.tensor = c.name, c.data.shape, c.data.dtype, c
                 tensor_item[(id(c), -2)] = it
         op = model.add(Item(f"op{n_ops}", "op", obj))
+        model.op_ids[id(obj)] = op.id
         n_ops += 1
         in_dtypes = []
         for i, edge in enumerate(obj.next_functions or ()):
@@ -302,6 +316,7 @@ def build_graph(*outputs: Any, params: Any = None, collapse_chains: bool = False
         key = (id(t.grad_fn), t._output_nr) if t.grad_fn is not None else (id(t), -1)
         model.outputs.append(tensor_item[key].id)
     model.hidden_total = sum(it.out_nr for it in notes.values())
+    model.tensor_ids = {k: it.id for k, it in tensor_item.items()}
     _assign_modules(model)
     return model
 
@@ -426,6 +441,9 @@ def _collapse_chains(model: GraphModel, keep: set[str]) -> None:
         for op in middle:
             gone.add(op.id)
             gone.update(consumers[op.id])
+            model.merged[op.id] = h.id
+            for c in consumers[op.id]:
+                model.merged[c] = h.id
         items[h.id] = h
         new_edges.append((first_in, h.id, None))
         new_edges.append((h.id, consumers[last_out][0], 0))
@@ -471,6 +489,7 @@ def _truncate(model: GraphModel, max_nodes: int, keep: set[str]) -> None:
             h.hidden[name] = h.hidden.get(name, 0) + n  # type: ignore[index]
     for it in hidden:
         del items[it.id]
+        model.merged[it.id] = h.id
     items[h.id] = h
     edges = []
     linked: set[tuple[str, str]] = set()
