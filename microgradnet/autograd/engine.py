@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from microgradnet.autograd.function import _FREED
 from microgradnet.autograd.grad_mode import _state
 from microgradnet.autograd.graph import count_consumers
@@ -46,29 +48,23 @@ def run_backward(
     retain_graph: bool,
     create_graph: bool,
     inputs: Sequence[Any] | None = None,
+    accumulate: bool = False,
 ) -> list[Any] | None:
     """Backpropagate ``grad_outputs`` from ``outputs``.
 
-    Without ``inputs`` the gradients are accumulated into the leaves' ``.grad`` (``backward``);
-    with ``inputs`` they are returned, one per input, and no ``.grad`` is touched (``mg.grad``).
+    Without ``inputs`` the gradients are accumulated into the leaves' ``.grad`` (``backward``).
+    With ``inputs`` they are returned, one per input, and no ``.grad`` is touched (``mg.grad``);
+    with ``inputs`` and ``accumulate`` they go into those inputs' ``.grad`` only
+    (``backward(inputs=...)``).
     """
-    capture: dict[Any, int] | None = None
-    captured: list[Any] | None = None
-    # Arrays already owned by someone (the seeds, grads handed to a leaf): never hand one to a
-    # leaf again, so an in-place change of one .grad (clipping, zero_grad) cannot reach another.
-    given = {id(g.data) for g in grad_outputs}
-    if inputs is not None:
-        captured = [None] * len(inputs)
-        capture = {}
-        for i, t in enumerate(inputs):
-            capture[t if t.grad_fn is None else (t.grad_fn, t._output_nr)] = i
+    sweep = _Sweep(grad_outputs, create_graph, inputs)
 
     pending: dict[Any, list[Any]] = {}
     roots = []
     for out, g in zip(outputs, grad_outputs):
         node = out.grad_fn
         if node is None:  # an output that is itself a leaf
-            _to_leaf(out, g, create_graph, capture, captured, given)
+            _to_leaf(out, g, sweep)
             continue
         buf = pending.get(node)
         if buf is None:
@@ -89,12 +85,9 @@ def run_backward(
             node = ready.pop()
             grads = pending.pop(node)
             if node._hooks is not None:
-                grads = _run_node_hooks(node, grads)
-            if capture is not None:
-                for k, g in enumerate(grads):
-                    i = capture.get((node, k))
-                    if i is not None:
-                        captured[i] = g
+                grads = _run_node_hooks(node, grads, sweep)
+            if sweep.capture is not None:
+                _capture_outputs(node, grads, sweep)
             if node._n_out > 1:
                 grads = _materialize(node, grads)
 
@@ -113,7 +106,7 @@ def run_backward(
                 if g.data.shape != shape:
                     g = _reduce_to_shape(g, shape, node)
                 if target._is_tensor:
-                    _to_leaf(target, g, create_graph, capture, captured, given)
+                    _to_leaf(target, g, sweep)
                     continue
                 buf = pending.get(target)
                 if buf is None:
@@ -127,63 +120,190 @@ def run_backward(
             if not retain_graph:
                 node._saved = _FREED  # free the saved buffers as soon as the node has run
                 node._out = None
+        return _deliver(sweep, accumulate)
     finally:
         _state.enabled = prev_mode
-    return captured
 
 
-def _to_leaf(leaf: Any, g: Any, create_graph: bool, capture: Any, captured: Any,
-             given: set[int]) -> None:
-    """Deliver a finished gradient to a leaf: capture it (mg.grad) or add it to ``.grad``."""
-    if capture is not None:
-        i = capture.get(leaf)
-        if i is not None:
-            captured[i] = g if captured[i] is None else captured[i] + g
-        return
-    hooks = leaf._meta.get("hooks") if leaf._meta else None
-    if hooks:
-        for fn in hooks:
-            r = fn(g)
-            if r is not None:
-                g = r
-    if g.data.dtype != leaf.data.dtype:
-        g = g.to(leaf.data.dtype)
-    if not create_graph:
-        g = g.detach()
-        arr = g.data
-        if arr.base is not None or not arr.flags.writeable or id(arr) in given:
-            g.data = arr = arr.copy()
-        given.add(id(arr))
-    if leaf.grad is None:
-        leaf.grad = g
+# -- delivering gradients: leaves (AccumulateGrad), captures for mg.grad, hooks ----------------
+class _Sweep:
+    """Per-sweep bookkeeping of where finished gradients go.
+
+    ``leaf``: id(leaf) -> [leaf, summed gradient]; leaves get their gradient once, at the end
+    of the sweep, so a leaf's hooks see the total (PyTorch's AccumulateGrad). ``capture``: for
+    ``mg.grad``, id(leaf) or (node, output_nr) -> the positions in ``inputs`` it fills.
+    ``owned``: ids of arrays somebody else holds (the seeds, every ``.grad`` handed out, what a
+    hook returned): such an array is copied before it becomes a ``.grad``, so an in-place
+    change of one ``.grad`` (clipping, ``zero_()``) never reaches another tensor.
+    """
+
+    __slots__ = ("create_graph", "leaf", "capture", "captured", "inputs", "owned")
+
+    def __init__(self, grad_outputs: Sequence[Any], create_graph: bool,
+                 inputs: Sequence[Any] | None) -> None:
+        self.create_graph = create_graph
+        self.leaf: dict[int, list[Any]] = {}
+        self.owned = {id(_arr(g)) for g in grad_outputs}
+        self.inputs = inputs
+        self.capture: dict[Any, list[int]] | None = None
+        self.captured: list[Any] | None = None
+        if inputs is not None:
+            self.captured = [None] * len(inputs)
+            self.capture = {}
+            for i, t in enumerate(inputs):
+                key = id(t) if t.grad_fn is None else (t.grad_fn, t._output_nr)
+                self.capture.setdefault(key, []).append(i)
+
+
+def _arr(g: Any) -> Any:
+    """The array of a gradient that is a Tensor or (in an unrecorded sweep) an ndarray."""
+    return g if type(g) is np.ndarray else g.data
+
+
+def _to_leaf(leaf: Any, g: Any, sweep: _Sweep) -> None:
+    """Add one contribution to a leaf's gradient; it is delivered once the sweep is over."""
+    if sweep.capture is not None and id(leaf) not in sweep.capture:
+        return  # mg.grad / backward(inputs=...): leaves that were not asked for get nothing
+    entry = sweep.leaf.get(id(leaf))
+    if entry is None:
+        sweep.leaf[id(leaf)] = [leaf, g]
     else:
-        leaf.grad = leaf.grad + g
+        entry[1] = entry[1] + g
 
 
-def _run_node_hooks(node: Any, grads: list[Any]) -> list[Any]:
-    hooks = node._hooks
-    for k in range(len(grads)):
-        for fn in hooks.get(k, ()):
-            if grads[k] is not None:
-                r = fn(grads[k])
-                if r is not None:
-                    grads[k] = r
-    retained = hooks.get("retain")
-    if retained:
-        for k, ref in retained.items():
-            t = ref()
-            if t is not None and grads[k] is not None:
-                g = grads[k] if _state.enabled else grads[k].detach()
-                t.grad = g if t.grad is None else t.grad + g
+def _capture_outputs(node: Any, grads: list[Any], sweep: _Sweep) -> None:
+    """mg.grad with a non-leaf input: its gradient is the node's complete output gradient."""
+    assert sweep.capture is not None and sweep.captured is not None
+    for k, g in enumerate(grads):
+        where = sweep.capture.get((node, k))
+        if where is not None and g is not None:
+            for i in where:
+                sweep.captured[i] = g
+
+
+def _deliver(sweep: _Sweep, accumulate: bool) -> list[Any] | None:
+    """End of the sweep: run each leaf's hooks on its total gradient, then accumulate it into
+    ``.grad`` (or capture it for mg.grad). Gradients come out in their tensor's dtype."""
+    captured = sweep.captured
+    for leaf, g in sweep.leaf.values():
+        g = _as_tensor(g, leaf.data.dtype)
+        hooks = leaf._meta.get("hooks") if leaf._meta else None
+        if hooks:
+            for fn in list(hooks):
+                g = _call_hook(fn, g, leaf, sweep)
+        if captured is None:
+            _accumulate(leaf, g, sweep)
+        else:
+            assert sweep.capture is not None
+            for i in sweep.capture[id(leaf)]:
+                captured[i] = g
+    if captured is None:
+        return None
+    assert sweep.inputs is not None
+    for i, (t, g) in enumerate(zip(sweep.inputs, captured)):
+        if g is not None:
+            captured[i] = g = _as_tensor(g, t.data.dtype)
+            if accumulate:
+                _accumulate(t, g, sweep)
+    return None if accumulate else captured
+
+
+def _as_tensor(g: Any, dtype: Any) -> Any:
+    """A gradient as a Tensor of ``dtype`` (the tensor's own dtype, as PyTorch gives it)."""
+    if type(g) is np.ndarray:
+        g = Tensor._make(g, False, None)
+    if g.data.dtype != dtype:
+        g = g.to(dtype)  # recorded when the sweep is (create_graph)
+    return g
+
+
+def _own(g: Any, sweep: _Sweep) -> Any:
+    """``g`` as a gradient nobody else holds, ready to be stored as a ``.grad``: a fresh,
+    writable array (copied if it is a view, read-only or already handed out); with
+    create_graph a recorded copy, so the result stays differentiable."""
+    arr = g.data
+    if arr.base is not None or not arr.flags.writeable or id(arr) in sweep.owned:
+        if sweep.create_graph:
+            from microgradnet.ops.elementwise import clone
+
+            g = clone(g)
+        else:
+            g = Tensor._make(arr.copy(), False, None)
+    elif not sweep.create_graph:
+        g = g.detach()
+    sweep.owned.add(id(g.data))
+    return g
+
+
+def _accumulate(t: Any, g: Any, sweep: _Sweep) -> None:
+    """Add a finished gradient to ``t.grad`` (the new sum is a fresh array, never shared)."""
+    if t.grad is None:
+        t.grad = _own(g, sweep)
+    else:
+        if not sweep.create_graph:
+            g = g.detach()
+        t.grad = t.grad + g
+        sweep.owned.add(id(t.grad.data))
+
+
+def _hook_name(fn: Any) -> str:
+    return getattr(fn, "__qualname__", None) or repr(fn)
+
+
+def _call_hook(fn: Any, g: Any, t: Any, sweep: _Sweep) -> Any:
+    """Run one gradient hook and check what it gave back: None (keep ``g``) or a Tensor of
+    ``g``'s shape (its dtype is made ``g``'s)."""
+    r = fn(g)
+    if r is None:
+        return g
+    if not isinstance(r, Tensor):
+        raise TypeError(
+            f"hook {_hook_name(fn)!r} returned a {type(r).__name__}; a gradient hook must "
+            f"return None or a Tensor of the gradient's shape {g.shape}"
+        )
+    if r.shape != g.shape:
+        raise RuntimeError(
+            f"hook {_hook_name(fn)!r} returned a gradient of shape {r.shape} for a tensor of "
+            f"shape {g.shape}; a gradient hook must keep the shape"
+        )
+    if r.data.dtype != g.data.dtype:
+        if r.data.dtype.kind not in "fc":
+            raise RuntimeError(
+                f"hook {_hook_name(fn)!r} returned a {r.data.dtype} gradient for a "
+                f"{g.data.dtype} tensor; return a floating-point Tensor"
+            )
+        r = r.to(g.data.dtype)
+    sweep.owned.add(id(r.data))  # the hook's caller may keep it: copy before storing in .grad
+    return r
+
+
+def _run_node_hooks(node: Any, grads: list[Any], sweep: _Sweep) -> list[Any]:
+    """A node's output gradients are complete: cast each to its tensor's dtype, run that
+    output's hooks, and store the ``.grad`` of outputs that called ``retain_grad()``."""
+    st = node._hooks
+    if not st.hooks and not st.retained:
+        return grads
+    for k, g in enumerate(grads):
+        if g is None:
+            continue
+        fns = st.hooks.get(k)
+        ref = st.retained.get(k)
+        t = ref() if ref is not None else None
+        if not fns and t is None:
+            continue
+        as_array = type(g) is np.ndarray
+        dtype = t.data.dtype if t is not None else st.dtypes.get(k, _arr(g).dtype)
+        g = _as_tensor(g, dtype)
+        for fn in list(fns or ()):
+            g = _call_hook(fn, g, t, sweep)
+        if t is not None:
+            _accumulate(t, g, sweep)
+        grads[k] = g.data if as_array else g
     return grads
 
 
 def _materialize(node: Any, grads: list[Any]) -> list[Any]:
     """Outputs of a multi-output node that received no gradient get zeros (as PyTorch)."""
-    import numpy as np
-
-    from microgradnet.tensor import Tensor
-
     out = list(grads)
     for k, g in enumerate(out):
         if g is None:
@@ -207,8 +327,6 @@ def _reduce_to_shape(g: Any, shape: tuple[int, ...], node: Any) -> Any:
 
 
 def _check_anomaly(node: Any, in_grads: tuple[Any, ...]) -> None:
-    import numpy as np
-
     for i, g in enumerate(in_grads):
         if g is not None and g.data.dtype.kind in "fc" and not np.all(np.isfinite(g.data)):
             bad = "nan" if np.isnan(g.data).any() else "inf"
@@ -217,3 +335,6 @@ def _check_anomaly(node: Any, in_grads: tuple[Any, ...]) -> None:
                 f"its gradient for input {i}. The forward op was created at "
                 f"{node.site or 'an unknown place'}."
             )
+
+
+from microgradnet.tensor import Tensor  # noqa: E402  (tensor.py imports this module first)

@@ -26,7 +26,7 @@ import numpy as np
 
 from microgradnet.autograd import engine
 from microgradnet.autograd.api import grad as _grad
-from microgradnet.autograd.graph import iter_edges, topological_order
+from microgradnet.autograd.graph import iter_edges, retained_tensors, topological_order
 from microgradnet.autograd.graph import leaves as _leaves
 from microgradnet.tensor import Tensor
 from microgradnet.viz import style
@@ -50,9 +50,7 @@ def _retained(outputs: Sequence[Tensor]) -> list[Tensor]:
     """Intermediate tensors with ``retain_grad()``: the sweep writes their ``.grad``."""
     out: list[Tensor] = []
     for node in topological_order(outputs):
-        hooks = node._hooks
-        if hooks and hooks.get("retain"):
-            out.extend(t for t in (r() for r in hooks["retain"].values()) if t is not None)
+        out.extend(retained_tensors(node).values())
     return out
 
 

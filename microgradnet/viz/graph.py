@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from microgradnet.autograd.function import _FREED, Function
-from microgradnet.autograd.graph import iter_edges, postorder
+from microgradnet.autograd.graph import iter_edges, postorder, retained_tensors
 from microgradnet.tensor import Tensor
 from microgradnet.viz import style
 from microgradnet.viz.escape import attr_text, clean_text, html_text
@@ -143,10 +143,8 @@ def _known_tensors(ops: list[Function], outputs: list[Tensor]) -> dict[tuple[int
     for t in outputs:
         note(t)
     for node in ops:
-        hooks = node._hooks
-        if hooks and hooks.get("retain"):
-            for ref in hooks["retain"].values():
-                note(ref())
+        for t in retained_tensors(node).values():
+            note(t)
         saved = node._saved
         if saved is not None and saved is not _FREED:
             for v in saved:
@@ -870,6 +868,9 @@ def render_model(model: GraphModel, *, show_data: bool = False, show_grad: bool 
                    color="#6c8ebf", fontcolor="#3b5b8c", fontsize="10")
             for it in members:
                 node_stmt(c, it)
+    if show_grad and largest > 0:
+        g.node("legend", label=style.grad_legend(largest), shape="plaintext",
+               tooltip="gradient colours: darker = larger, four decades below the largest")
     edge_labels = edge_labels or {}
     for src, dst, _ in model.edges:
         lab = edge_labels.get((src, dst))

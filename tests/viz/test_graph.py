@@ -9,6 +9,7 @@ import pytest
 
 import microgradnet as mg
 from microgradnet.autograd import engine
+from microgradnet.viz import style
 from tests.viz.helpers import (
     HAS_DOT,
     dot_edges,
@@ -339,3 +340,15 @@ def test_keep_values_restores_the_hook_and_nests():
             pass
         assert function.on_record is not None
     assert function.on_record is None
+
+
+def test_gradient_colours_come_with_a_legend():
+    x = mg.tensor([1.0, 2.0], requires_grad=True, name="x")
+    w = mg.tensor([3.0, 1e-3], requires_grad=True, name="w")
+    out = (x * w).sum()
+    out.backward()
+    src = mg.viz.draw_graph(out, show_grad=True).source
+    legend = dot_nodes(src)["legend"]
+    assert "size of ∂E/∂x" in legend and legend.count("BGCOLOR") == 6
+    assert f"{style.magnitude(x.grad.data):.4g}" in legend  # the largest, in absolute terms
+    assert "legend" not in dot_nodes(mg.viz.draw_graph(out).source)  # no colours, no legend
