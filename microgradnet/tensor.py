@@ -64,6 +64,8 @@ def _to_array(data: Any, dtype: DTypeLike = None, copy: bool = True) -> np.ndarr
         arr = data.data
         return arr.astype(dt) if dt is not None else (arr.copy() if copy else arr)
     if isinstance(data, np.ndarray):
+        if data.dtype.kind not in _NUMERIC_KINDS:
+            raise _not_numeric(data, data)
         if dt is not None and dt != data.dtype:
             return data.astype(dt)
         return data.copy() if copy else data
@@ -75,14 +77,27 @@ def _to_array(data: Any, dtype: DTypeLike = None, copy: bool = True) -> np.ndarr
         arr = np.array(data)
         if arr.dtype == np.float64 and dt is None:
             arr = arr.astype(_default_dtype)
-    if arr.dtype == object:
-        raise TypeError(
-            f"cannot build a tensor from {type(data).__name__}: expected numbers, nested "
-            "lists of numbers with a regular shape, or a NumPy array"
-        )
+    if arr.dtype.kind not in _NUMERIC_KINDS:
+        raise _not_numeric(data, arr)
     if dt is not None and arr.dtype != dt:
         arr = arr.astype(dt)
     return arr
+
+
+_NUMERIC_KINDS = "biufc"  # bools, integers, floats, complex: what a tensor holds
+
+
+def _not_numeric(data: Any, arr: np.ndarray) -> TypeError:
+    """The TypeError for data a tensor cannot hold (strings, objects, dates), naming it."""
+    if isinstance(data, np.ndarray):
+        return TypeError(f"cannot build a tensor from an ndarray of dtype {arr.dtype} (shape "
+                         f"{arr.shape}): tensors hold numbers and bools, never objects")
+    if arr.dtype == object:
+        return TypeError(
+            f"cannot build a tensor from {type(data).__name__} {data!r:.40}: expected numbers, "
+            "nested lists of numbers with a regular shape, or a NumPy array")
+    return TypeError(f"cannot build a tensor from {type(data).__name__} {data!r:.40} (dtype "
+                     f"{arr.dtype}): tensors hold numbers and bools")
 
 
 def _flat(seq: Any) -> list[Any]:
