@@ -93,7 +93,18 @@ long = int64
 
 __version__ = "0.1.0"
 
-from microgradnet import data, functional, linalg, nn, optim, testing, train, viz  # noqa: E402
+from microgradnet import (  # noqa: E402
+    data,
+    functional,
+    integrate,
+    linalg,
+    nn,
+    optim,
+    optimize,
+    testing,
+    train,
+    viz,
+)
 from microgradnet.autograd.anomaly import (  # noqa: E402
     detect_anomaly,
     is_anomaly_enabled,
