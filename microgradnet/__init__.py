@@ -111,4 +111,5 @@ from microgradnet.autograd.anomaly import (  # noqa: E402
     set_detect_anomaly,
 )
 from microgradnet.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
+from microgradnet.compile import compile  # noqa: E402,A004  (mg.compile, as torch.compile)
 from microgradnet.serialization import *  # noqa: E402,F403
