@@ -7,6 +7,7 @@ one-liners that delegate to ``microgradnet.ops``, where each op and its derivati
 
 from __future__ import annotations
 
+import operator
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 
 _default_dtype = np.dtype(np.float32)
+_SYMBOL = {"add_": "+", "sub_": "-", "mul_": "*", "div_": "/"}
 
 DTypeLike = Any
 _FLOAT_KINDS = "fc"
@@ -136,12 +138,12 @@ class Tensor:
     tensor([2., 4.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_vc", "_meta", "_output_nr",
+    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "_vc", "_meta", "_output_nr",
                  "__weakref__")
     # The slots' types (set through the slot descriptors by ``_fields`` and ``_make``).
     data: np.ndarray
     grad: Tensor | None
-    requires_grad: bool
+    _requires_grad: bool  # read through the ``requires_grad`` property (checked when set)
     grad_fn: Any
     _vc: Any
     _meta: dict[str, Any] | None
@@ -328,16 +330,27 @@ class Tensor:
     def long(self) -> Tensor:
         return self.astype(np.int64)
 
-    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        """Set ``requires_grad`` in place on a leaf tensor; returns ``self``."""
+    # Reading is the slot itself (C speed, the op path reads it for every argument);
+    # assigning checks like ``requires_grad_()``. Set below, once the class exists.
+    requires_grad: bool
+
+    def _set_requires_grad(self, requires_grad: bool) -> None:
         if requires_grad:
             _check_grad_dtype(self.data)
-        if self.grad_fn is not None and not requires_grad:
+        elif self.grad_fn is not None:
             raise RuntimeError(
-                "requires_grad_(False) on a non-leaf tensor: use .detach() to get a tensor "
-                "without history"
+                "requires_grad = False on a non-leaf tensor: only leaves can change it. Use "
+                ".detach() to get a tensor without history."
             )
-        self.requires_grad = bool(requires_grad)
+        self._requires_grad = bool(requires_grad)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place on a leaf tensor; returns ``self``.
+
+        >>> mg.tensor([1.0]).requires_grad_()
+        tensor([1.], requires_grad=True)
+        """
+        self._set_requires_grad(requires_grad)
         return self
 
     # -- autograd --------------------------------------------------------------------------
@@ -419,21 +432,38 @@ class Tensor:
         self._bump()
         return self
 
-    def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
+    def _arith_(self, op: str, ufunc: Any, other: Any) -> Tensor:
+        """``self = ufunc(self, other)`` in place. A result of another kind than self's dtype
+        (``int_tensor += 2.7``, ``int_tensor /= 2``) raises instead of truncating (PyTorch);
+        float64 into float32 and the like are fine."""
         o = _raw(other)
-        return self._inplace("add_", lambda a: np.add(a, o if alpha == 1 else o * alpha, out=a,
-                                                      casting="unsafe"))
+        if self.data.dtype.kind not in _FLOAT_KINDS:
+            res = np.result_type(self.data, o)
+            if not np.can_cast(res, self.data.dtype, "same_kind") or (
+                    ufunc is np.divide and res.kind not in _FLOAT_KINDS):
+                raise TypeError(
+                    f"{op}: the result would be {'float' if ufunc is np.divide else res}, "
+                    f"which cannot be stored in place in a tensor of dtype {self.data.dtype} "
+                    f"without truncating; use the out-of-place form (x = x {_SYMBOL[op]} y) "
+                    "or convert the tensor first."
+                )
+        return self._inplace(op, lambda a: ufunc(a, o, out=a, casting="unsafe"))
+
+    def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
+        """In-place ``self += alpha * other`` (never recorded; bumps the version)."""
+        return self._arith_("add_", np.add, other if alpha == 1 else _raw(other) * alpha)
 
     def sub_(self, other: Any, alpha: float = 1.0) -> Tensor:
-        return self.add_(other, -alpha)
+        """In-place ``self -= alpha * other``."""
+        return self._arith_("sub_", np.subtract, other if alpha == 1 else _raw(other) * alpha)
 
     def mul_(self, other: Any) -> Tensor:
-        o = _raw(other)
-        return self._inplace("mul_", lambda a: np.multiply(a, o, out=a, casting="unsafe"))
+        """In-place ``self *= other``."""
+        return self._arith_("mul_", np.multiply, other)
 
     def div_(self, other: Any) -> Tensor:
-        o = _raw(other)
-        return self._inplace("div_", lambda a: np.divide(a, o, out=a, casting="unsafe"))
+        """In-place ``self /= other`` (a float result: refused on integer tensors)."""
+        return self._arith_("div_", np.divide, other)
 
     def zero_(self) -> Tensor:
         return self._inplace("zero_", lambda a: a.fill(0))
@@ -475,9 +505,9 @@ class Tensor:
         return self.div_(other)
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        idx = _idx.normalize_index(index)
-        v = _raw(value)
-        self._inplace("__setitem__", lambda a: a.__setitem__(idx, v))
+        """``t[index] = value``; recorded when ``value`` requires grad or ``t`` is a non-leaf
+        that requires grad (see ``mg.setitem`` for what is refused and why)."""
+        _idx.setitem(self, index, value)
 
     # -- arithmetic --------------------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:
@@ -923,7 +953,7 @@ def _fields(t: Tensor, data: np.ndarray, requires_grad: bool, grad_fn: Any) -> N
     """Fill a new Tensor's fields: the one place that lists them (``__init__``, ``_make``)."""
     t.data = data
     t.grad = None
-    t.requires_grad = requires_grad
+    t._requires_grad = requires_grad
     t.grad_fn = grad_fn
     t._vc = None
     t._meta = None
@@ -948,6 +978,11 @@ from microgradnet.ops import reduction as _red  # noqa: E402
 from microgradnet.ops import scan as _scan  # noqa: E402
 from microgradnet.ops import shape as _shape  # noqa: E402
 from microgradnet.ops import special as _sp  # noqa: E402
+
+Tensor.requires_grad = property(  # type: ignore[assignment]
+    operator.attrgetter("_requires_grad"), Tensor._set_requires_grad,
+    doc="Whether operations on this tensor are recorded for the backward sweep. Only "
+    "floating-point tensors can require grad; setting it on an integer tensor raises.")
 
 # The hottest operators call the op functions directly: one Python call less per operation.
 Tensor.__add__ = Tensor.__radd__ = _ar.add  # type: ignore[assignment]

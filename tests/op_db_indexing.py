@@ -91,6 +91,36 @@ OPS: list[OpInfo] = [
 ]
 
 
+# -- setitem (x[index] = value, recorded) ---------------------------------------------------------
+@st.composite
+def setitem_sample(draw: st.DrawFn) -> tuple[list, dict]:
+    """(x, value, index): every index form getitem takes, repeats included (last write wins);
+    value has the written block's shape or a shape that broadcasts to it."""
+    shape = draw(_shape3)
+    index = draw(st.sampled_from([_int_index, _array_index, _separated_arrays, _mixed, _mask,
+                                  lambda d, s: (slice(None, None, 2), Ellipsis, 0)]))(draw, shape)
+    block = np.empty(shape)[index].shape
+    vshape = block[1:] if block and draw(st.booleans()) else block  # broadcast over axis 0
+    return [draw(_f(shape)), draw(_f(vshape)), index], {}
+
+
+def _setitem(x: Any, v: Any, index: Any) -> Any:
+    h = x * 1.0  # a non-leaf: x's gradient flows where v did not overwrite
+    mg.setitem(h, index, v)
+    return h
+
+
+def _np_setitem(x: np.ndarray, v: np.ndarray, index: Any) -> np.ndarray:
+    h = x.copy()
+    h[index] = v
+    return h
+
+
+OPS += [
+    OpInfo("setitem", _setitem, _np_setitem, gen=setitem_sample()),
+]
+
+
 # -- gather, take_along_axis, scatter_add --------------------------------------------------------
 @st.composite
 def gather_sample(draw: st.DrawFn) -> tuple[list, dict]:

@@ -130,11 +130,11 @@ class Function:
         edges = None
         if _state.enabled:
             for a in args:
-                if isinstance(a, Tensor) and a.requires_grad:
+                if isinstance(a, Tensor) and a._requires_grad:
                     edges = []
                     needs = []
                     for b in args:
-                        if isinstance(b, Tensor) and b.requires_grad:
+                        if isinstance(b, Tensor) and b._requires_grad:
                             fn = b.grad_fn
                             edges.append((b, 0, b.data.shape) if fn is None else
                                          (fn, b._output_nr, b.data.shape))

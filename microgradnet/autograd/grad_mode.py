@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -58,12 +59,38 @@ class _GradMode:
         if self._fn is None:  # used as @no_grad(): wrap the function
             fn = args[0]
             return type(self)(fn)
+        if inspect.isgeneratorfunction(self._fn):
+            return self._generator(self._fn(*args, **kwargs))
         with type(self)():
             return self._fn(*args, **kwargs)
 
+    def _generator(self, gen: Generator[Any, Any, Any]) -> Generator[Any, Any, Any]:
+        """Run a decorated generator's body in this mode, step by step (PyTorch): the mode is
+        set while the body runs, and the caller's mode is back at every ``yield``."""
+        mode = type(self)
+        try:
+            with mode():
+                response = gen.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with mode():
+                        gen.close()
+                    raise
+                except BaseException as exc:
+                    with mode():
+                        response = gen.throw(exc)
+                else:
+                    with mode():
+                        response = gen.send(request)
+        except StopIteration as stop:
+            return stop.value
+
 
 class no_grad(_GradMode):
-    """Disable graph recording: ``with mg.no_grad():`` or ``@mg.no_grad()``.
+    """Disable graph recording: ``with mg.no_grad():`` or ``@mg.no_grad()`` (on a generator
+    function too: its body runs without recording, the caller's mode is back at each yield).
 
     >>> x = mg.tensor([1.0, 2.0], requires_grad=True)
     >>> with mg.no_grad():

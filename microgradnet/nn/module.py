@@ -26,7 +26,7 @@ import numpy as np
 
 from microgradnet.autograd.function import _PKG_DIR, user_call_site
 from microgradnet.autograd.grad_mode import _state, no_grad
-from microgradnet.tensor import Tensor, _to_array, get_default_dtype
+from microgradnet.tensor import Tensor, _fields, _to_array, get_default_dtype
 
 __all__ = ["Module", "Parameter"]
 
@@ -54,13 +54,9 @@ class Parameter(Tensor):
                     f"Parameter: a parameter must have a floating dtype, got {arr.dtype}"
                 )
             arr = arr.astype(get_default_dtype())
-        self.data = arr
-        self.grad = None
-        self.requires_grad = bool(requires_grad)
-        self.grad_fn = None
-        self._vc = data._shared_version() if isinstance(data, Tensor) else None
-        self._meta = None
-        self._output_nr = 0
+        _fields(self, arr, bool(requires_grad), None)
+        if isinstance(data, Tensor):
+            self._vc = data._shared_version()  # shares data's memory: a view of it
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

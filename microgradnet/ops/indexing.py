@@ -12,12 +12,14 @@ from typing import Any
 import numpy as np
 
 from microgradnet.autograd.function import Function
-from microgradnet.ops._util import as_tensor
+from microgradnet.autograd.grad_mode import _state
+from microgradnet.ops._util import as_tensor, sum_to_shape
 from microgradnet.ops.shape import broadcast_to, reshape
-from microgradnet.tensor import Tensor
+from microgradnet.tensor import Tensor, _raw
 
 __all__ = [
     "getitem",
+    "setitem",
     "gather",
     "take_along_axis",
     "scatter_add",
@@ -278,3 +280,125 @@ def scatter_add(x: Any, dim: int, index: Any, src: Any) -> Tensor:
         src = src[tuple(slice(0, i) for i in idx.shape)]
     return ScatterAdd.apply(x, _along_index(idx, d, idx.shape), src)
 
+
+
+# -- writing: x[index] = value -------------------------------------------------------------------
+class SetItem(Function):
+    """``x[index] = value``, recorded (PyTorch's CopySlices): x's array with the indexed part
+    replaced, written in place. Derivative: for x, the gradient with zeros where value was
+    written (``MaskOut``); for value, the gradient read back at the written positions (summed
+    over broadcasting; a position that a repeated index wrote again gets nothing: last write
+    wins, as in NumPy)."""
+
+    __slots__ = ("index", "v_shape", "winners")
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, value: Tensor, index: Any) -> np.ndarray:
+        ctx.index = index
+        ctx.v_shape = value.data.shape
+        ctx.winners = None
+        if not _is_basic(index) and value.requires_grad:
+            ctx.winners = _last_writes(x.data.shape, index)
+        x.data[index] = value.data
+        return x.data
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        gx = MaskOut.apply(grad, ctx.index) if ctx.needs_input_grad[0] else None
+        gv = None
+        if ctx.needs_input_grad[1]:
+            gv = GetItem.apply(grad, ctx.index)
+            if ctx.winners is not None:
+                gv = gv * Tensor._make(ctx.winners.astype(grad.data.dtype), False, None)
+            extra = len(ctx.v_shape) - gv.data.ndim
+            if extra > 0:  # NumPy lets value have leading axes of length 1 beyond the target's
+                gv = reshape(gv, (1,) * extra + gv.data.shape)
+            gv = sum_to_shape(gv, ctx.v_shape)
+        return gx, gv, None
+
+
+def _last_writes(shape: tuple[int, ...], index: Any) -> np.ndarray | None:
+    """Where ``x[index] = v`` writes one place twice (a repeated integer index), which of the
+    written elements survive (the last, as in NumPy); None when every write survives."""
+    target = np.full(shape, -1, dtype=np.intp)
+    n = np.empty(shape, dtype=np.int8)[index].shape
+    ids = np.arange(int(np.prod(n)), dtype=np.intp).reshape(n)
+    target[index] = ids
+    won = target[index] == ids
+    return None if won.all() else won
+
+
+class MaskOut(Function):
+    """The gradient with zeros at ``index`` (what reaches x's old value after
+    ``x[index] = value``). Linear and its own adjoint: the derivative is MaskOut again."""
+
+    __slots__ = ("index",)
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, g: Tensor, index: Any) -> np.ndarray:
+        ctx.index = index
+        out = g.data.copy()
+        out[index] = 0
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        return MaskOut.apply(grad, ctx.index), None
+
+
+def setitem(x: Tensor, index: Any, value: Any) -> None:
+    """``x[index] = value`` in place (what ``Tensor.__setitem__`` does).
+
+    Recorded, as PyTorch's ``copy_slices``, when grad mode is on and ``value`` requires grad or
+    ``x`` is a non-leaf that requires grad: x then gets a new ``grad_fn`` (``setitem``) and the
+    gradient flows to ``value`` for the written part and to x's earlier value elsewhere.
+    Refused while recording: writing into a leaf that requires grad (its ``.grad`` could not
+    mean anything), into a view of another tensor (the other tensor's history would not know
+    about the write; index in one step, ``x[0, 1] = w``, or clone the view), and a value that
+    requires grad into an integer tensor.
+
+    >>> w = mg.tensor([1.0, 2.0], requires_grad=True)
+    >>> z = mg.zeros(2)
+    >>> z[0] = w[0] * 2
+    >>> (z + w).sum().backward()
+    >>> w.grad
+    tensor([3., 1.])
+    """
+    idx = normalize_index(index)
+    v = value if isinstance(value, Tensor) else None
+    if not (_state.enabled and (x.requires_grad or (v is not None and v.requires_grad))):
+        vd = value.data if v is not None else value
+        x._inplace("__setitem__", lambda a: a.__setitem__(idx, vd))
+        return
+    if x.grad_fn is None and x.requires_grad:
+        raise RuntimeError(
+            "setitem: in-place write into a leaf tensor that requires grad while grad mode is "
+            "on. Wrap it in `with mg.no_grad():` (e.g. to initialise a parameter) or write into "
+            "a copy: y = x.clone(); y[index] = value."
+        )
+    if x._is_view():
+        raise RuntimeError(
+            "setitem: recording a write into a view of another tensor (x[0][1] = w, or "
+            "v = x[:2]; v[0] = w) is not supported: the other tensor's recorded history would "
+            "not see the write. Index the tensor in one step (x[0, 1] = w) or write into "
+            "v.clone()."
+        )
+    if x.data.dtype.kind not in "fc":
+        raise RuntimeError(
+            f"setitem: writing a value that requires grad into a tensor of dtype "
+            f"{x.data.dtype}, which cannot carry gradients; convert it first "
+            "(x = x.to(mg.float32))."
+        )
+    old = Tensor._make(x.data, x.requires_grad, x.grad_fn)  # x as it was: the node's input
+    old._output_nr = x._output_nr
+    try:
+        out = SetItem.apply(old, v if v is not None else as_tensor(value), idx)
+    except (IndexError, ValueError) as e:
+        raise type(e)(f"setitem: cannot write a value of shape {np.shape(_raw(value))} at index "
+                      f"{index!r} of a tensor of shape {x.shape}: {e}") from None
+    x._bump()  # before taking the new history: the old node's output was overwritten
+    x.grad_fn = out.grad_fn
+    x.requires_grad = True
+    x._output_nr = 0
