@@ -575,18 +575,19 @@ _CREATION = ("zeros", "ones", "empty", "full", "arange", "eye", "identity")
 
 
 def _sgd_kind(opt: Any) -> Any:
-    """What decides the shape of an SGD update: parameters and which options are active."""
+    """What decides the shape of an SGD update: the parameter lists (by identity and length)
+    and which options are active."""
     return (opt.nonfinite, tuple(
-        (tuple(map(id, g["params"])), g["momentum"] != 0, g["weight_decay"] != 0,
+        (id(g["params"]), len(g["params"]), g["momentum"] != 0, g["weight_decay"] != 0,
          g["dampening"] != 0, bool(g["nesterov"]), bool(g["maximize"]), g["momentum_form"])
         for g in opt.param_groups))
 
 
 def _finite(*grads: np.ndarray) -> bool:
-    """All gradients finite? One dot product each; the exact test only when it overflows."""
+    """All gradients finite? A sum of squares is finite if every element is: one ``np.vdot``
+    per gradient, and the exact test only if the sum is not finite (NaN, inf or overflow)."""
     for g in grads:
-        f = g.ravel()
-        if not math.isfinite(np.dot(f, f)) and not np.isfinite(g).all():
+        if not math.isfinite(np.vdot(g, g)) and not np.isfinite(g).all():
             return False
     return True
 
@@ -703,8 +704,8 @@ class _Trace:
         ref = prog.ref(t, "P")
         sym = _Sym(arr, name or self.names.get(id(t), "w"))
         prog.emit([sym, " = ", ref, ".data"])
-        prog.emit(["if ", sym, f".shape != {arr.shape!r} or ", sym,
-                   f".dtype != np.dtype({arr.dtype.str!r}): raise _GuardFailed(-1)"])
+        prog.emit(["if ", sym, f".shape != {arr.shape!r} or ", sym, ".dtype != ",
+                   prog.ref(arr.dtype, arr.dtype.name), ": raise _GuardFailed(-1)"])
         prog.outside[id(arr)] = arr
         t.data = sym  # type: ignore[assignment]
         self.adopted[id(t)] = (t, sym)
@@ -954,7 +955,10 @@ class CompiledStep:
     def _key(self, args: tuple[Any, ...]) -> Any:
         key: list[Any] = [_state.enabled]
         for a in args:
-            if isinstance(a, Tensor):
+            if type(a) is Tensor:
+                d = a.data
+                key.append((d.shape, d.dtype, a.requires_grad, a.grad_fn is None))
+            elif isinstance(a, Tensor):
                 key.append(("T", a.data.shape, a.data.dtype.str, a.requires_grad,
                             a.grad_fn is None))
             elif isinstance(a, np.ndarray):
