@@ -66,11 +66,15 @@ from microgradnet.ops.comparison import (
     lt,
     ne,
 )
+from microgradnet.ops.diagonal import *  # noqa: F403
+from microgradnet.ops.einsum import einsum
 from microgradnet.ops.elementwise import *  # noqa: F403
 from microgradnet.ops.indexing import *  # noqa: F403
 from microgradnet.ops.linalg import dot, matmul, outer
 from microgradnet.ops.reduction import *  # noqa: F403
+from microgradnet.ops.scan import *  # noqa: F403
 from microgradnet.ops.shape import *  # noqa: F403
+from microgradnet.ops.special import *  # noqa: F403
 from microgradnet.random import manual_seed
 from microgradnet.tensor import Tensor, get_default_dtype, set_default_dtype  # noqa: I001
 
@@ -93,6 +97,7 @@ from microgradnet import (  # noqa: E402
     data,
     functional,
     integrate,
+    linalg,
     nn,
     optim,
     optimize,
