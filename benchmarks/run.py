@@ -257,7 +257,7 @@ def render(report: dict) -> str:
     ratios = _table(["microgradnet / peer", *peers],
                     [[label, *("-" if (r := ratio(results, rid, p)) is None else f"{r:.3g}x"
                                for p in peers)] for rid, label, _, _ in rows])
-    tgt = _table(["target (issues 6, 16)", "measured", "result"],
+    tgt = _table(["target (issue 6), Wnc: issue 16", "measured", "result"],
                  [[t["target"],
                    "-" if t["measured"] is None else
                    (t["measured"] if isinstance(t["measured"], str) else f"{t['measured']:.3g}"),
