@@ -15,7 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from microgradnet.autograd.function import _FREED
+import numpy as np
+from numpy import ndarray
+
+from microgradnet.autograd.function import _FREED, _sweep
 from microgradnet.autograd.grad_mode import _state
 from microgradnet.autograd.graph import count_consumers
 
@@ -63,6 +66,10 @@ def run_backward(
         for i, t in enumerate(inputs):
             capture[t if t.grad_fn is None else (t.grad_fn, t._output_nr)] = i
 
+    # The plain sweep (no create_graph) moves NumPy arrays between nodes whose rules are written
+    # for both kinds (``_dual_rules``); Tensors are made only where a hook, the observer, a
+    # leaf or a user-defined Function needs one. The recorded sweep moves Tensors throughout.
+    plain = not create_graph
     pending: dict[Any, list[Any]] = {}
     roots = []
     for out, g in zip(outputs, grad_outputs):
@@ -70,6 +77,8 @@ def run_backward(
         if node is None:  # an output that is itself a leaf
             _to_leaf(out, g, create_graph, capture, captured, given)
             continue
+        if plain:
+            g = g.data
         buf = pending.get(node)
         if buf is None:
             buf = pending[node] = [None] * node._n_out
@@ -83,37 +92,59 @@ def run_backward(
     observer = _observer
 
     prev_mode = _state.enabled
+    prev_arrays = _sweep.arrays
     _state.enabled = create_graph  # with create_graph the sweep itself is recorded
+    _sweep.arrays = plain
     try:
         while ready:
             node = ready.pop()
             grads = pending.pop(node)
             if node._hooks is not None:
-                grads = _run_node_hooks(node, grads)
+                if plain:
+                    grads = _arrays(_run_node_hooks(node, _tensors(grads)))
+                else:
+                    grads = _run_node_hooks(node, grads)
             if capture is not None:
                 for k, g in enumerate(grads):
                     i = capture.get((node, k))
                     if i is not None:
-                        captured[i] = g
+                        captured[i] = _wrap(g) if plain and g is not None else g
             if node._n_out > 1:
-                grads = _materialize(node, grads)
+                grads = _materialize(node, grads, plain)
 
-            in_grads = node.backward(node, *grads)
+            if plain and not node._dual_rules:  # a user Function: Tensors in, Tensors out
+                in_grads = node.backward(node, *_tensors(grads))
+            else:
+                in_grads = node.backward(node, *grads)
+            edges = node.next_functions
             if type(in_grads) is not tuple:
-                in_grads = (in_grads,)
+                in_grads = tuple(in_grads) if type(in_grads) is list else (in_grads,)
+            if len(in_grads) != len(edges):
+                in_grads = _check_count(node, in_grads)
             if anomaly:
                 _check_anomaly(node, in_grads)
             if observer is not None:
-                observer(node, grads, in_grads)
+                if plain:
+                    observer(node, _tensors(grads), _tensors(in_grads))
+                else:
+                    observer(node, grads, in_grads)
 
-            for edge, g in zip(node.next_functions, in_grads):
+            i = -1
+            for edge, g in zip(edges, in_grads):
+                i += 1
                 if edge is None or g is None:
                     continue
+                if plain:
+                    if type(g) is not ndarray:
+                        g = _to_array(node, i, g)
+                elif not isinstance(g, Tensor):
+                    g = _to_tensor(node, i, g)
                 target, k, shape = edge
-                if g.data.shape != shape:
-                    g = _reduce_to_shape(g, shape, node)
+                if g.shape != shape:
+                    g = _fit_shape(g, shape, node, i)
                 if target._is_tensor:
-                    _to_leaf(target, g, create_graph, capture, captured, given)
+                    _to_leaf(target, _wrap(g) if plain else g, create_graph, capture, captured,
+                             given)
                     continue
                 buf = pending.get(target)
                 if buf is None:
@@ -129,7 +160,80 @@ def run_backward(
                 node._out = None
     finally:
         _state.enabled = prev_mode
+        _sweep.arrays = prev_arrays
     return captured
+
+
+def _wrap(a: Any) -> Any:
+    """A constant Tensor over a gradient array of the plain sweep."""
+    return Tensor._make(a if type(a) is ndarray else np.asarray(a), False, None)
+
+
+def _tensors(grads: Any) -> list[Any]:
+    return [g if g is None or isinstance(g, Tensor) else _wrap(g) for g in grads]
+
+
+def _arrays(grads: Any) -> list[Any]:
+    return [g.data if isinstance(g, Tensor) else g for g in grads]
+
+
+def _what(g: Any) -> str:
+    return type(g).__name__
+
+
+def _to_array(node: Any, i: int, g: Any) -> ndarray:
+    """A gradient returned in the plain sweep, as an array (Tensors unwrap, NumPy scalars and
+    array-likes convert); anything that is not numeric is a RuntimeError naming the op."""
+    a = g.data if isinstance(g, Tensor) else np.asarray(g)
+    if a.dtype.kind not in "fciub":
+        raise RuntimeError(
+            f"{node.op_name}: backward returned a {_what(g)} as the gradient of input {i}; a "
+            "gradient must be a Tensor, an array or a number (or None for no gradient)."
+        )
+    return a
+
+
+def _to_tensor(node: Any, i: int, g: Any) -> Any:
+    """A non-Tensor gradient returned in the recorded sweep, as a constant Tensor."""
+    return _wrap(_to_array(node, i, g))
+
+
+def _check_count(node: Any, in_grads: tuple[Any, ...]) -> tuple[Any, ...]:
+    """One gradient per forward argument: extra trailing Nones are dropped (as PyTorch)."""
+    n = len(node.next_functions)
+    if len(in_grads) > n and all(g is None for g in in_grads[n:]):
+        return in_grads[:n]
+    raise RuntimeError(
+        f"{node.op_name}: backward returned {len(in_grads)} gradient(s) but forward took {n} "
+        f"input(s); return exactly one gradient (or None) per input of forward, in order."
+    )
+
+
+def _fit_shape(g: Any, shape: tuple[int, ...], node: Any, i: int) -> Any:
+    """A gradient of another shape than its input: one broadcast *from* the input's shape is
+    summed back (the chain rule for broadcasting), one that broadcasts *to* it is expanded;
+    anything else is a RuntimeError naming the op, the input and both shapes."""
+    from microgradnet.ops._util import _sum_to_shape_array, sum_to_shape
+
+    gshape = tuple(g.shape)
+    try:
+        if np.broadcast_shapes(shape, gshape) == gshape:
+            if isinstance(g, Tensor):
+                return sum_to_shape(g, shape)
+            return _sum_to_shape_array(g, shape)
+        if np.broadcast_shapes(shape, gshape) == tuple(shape):
+            if isinstance(g, Tensor):
+                from microgradnet.ops.shape import broadcast_to
+
+                return broadcast_to(g, shape)
+            return np.broadcast_to(g, shape)
+    except ValueError:
+        pass
+    raise RuntimeError(
+        f"{node.op_name}: backward returned a gradient of shape {gshape} for input {i}, which "
+        f"has shape {tuple(shape)}; the gradient must have the input's shape (or a shape that "
+        "broadcasts to it or from it)."
+    )
 
 
 def _to_leaf(leaf: Any, g: Any, create_graph: bool, capture: Any, captured: Any,
@@ -178,42 +282,29 @@ def _run_node_hooks(node: Any, grads: list[Any]) -> list[Any]:
     return grads
 
 
-def _materialize(node: Any, grads: list[Any]) -> list[Any]:
+def _materialize(node: Any, grads: list[Any], plain: bool) -> list[Any]:
     """Outputs of a multi-output node that received no gradient get zeros (as PyTorch)."""
-    import numpy as np
-
-    from microgradnet.tensor import Tensor
-
     out = list(grads)
     for k, g in enumerate(out):
         if g is None:
             shape, dtype = node._out_meta[k]
-            out[k] = Tensor._make(np.zeros(shape, dtype), False, None)
+            z = np.zeros(shape, dtype)
+            out[k] = z if plain else Tensor._make(z, False, None)
     return out
 
 
-def _reduce_to_shape(g: Any, shape: tuple[int, ...], node: Any) -> Any:
-    """Sum a broadcast gradient back to its input's shape (the chain rule for broadcasting)."""
-    from microgradnet.ops._util import sum_to_shape
-
-    try:
-        return sum_to_shape(g, shape)
-    except ValueError:
-        raise RuntimeError(
-            f"{node.op_name}: its backward returned a gradient of shape {tuple(g.shape)} for "
-            f"an input of shape {shape}; the gradient must have the input's shape (or broadcast "
-            "to it)."
-        ) from None
-
-
 def _check_anomaly(node: Any, in_grads: tuple[Any, ...]) -> None:
-    import numpy as np
-
     for i, g in enumerate(in_grads):
-        if g is not None and g.data.dtype.kind in "fc" and not np.all(np.isfinite(g.data)):
-            bad = "nan" if np.isnan(g.data).any() else "inf"
+        if g is None:
+            continue
+        a = g.data if isinstance(g, Tensor) else np.asarray(g)
+        if a.dtype.kind in "fc" and not np.all(np.isfinite(a)):
+            bad = "nan" if np.isnan(a).any() else "inf"
             raise RuntimeError(
                 f"Anomaly detected: the backward of '{node.op_name}' returned {bad} values in "
                 f"its gradient for input {i}. The forward op was created at "
                 f"{node.site or 'an unknown place'}."
             )
+
+
+from microgradnet.tensor import Tensor  # noqa: E402  (tensor.py imports the engine lazily)
