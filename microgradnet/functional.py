@@ -36,6 +36,7 @@ from microgradnet.random import get_generator
 from microgradnet.tensor import Tensor, _to_array, get_default_dtype
 
 __all__ = [
+    "fused",
     "relu",
     "sigmoid",
     "tanh",
@@ -234,6 +235,48 @@ class Linear(Function):
         return gx, gw, gb
 
 
+_FUSED = [True]  # False inside ``fused(False)``: linear and the losses record elementary ops
+
+
+class fused:
+    """Context manager: ``fused(False)`` makes ``linear`` (so ``nn.Linear``) and the losses
+    record their elementary ops instead of one fused node each, so a graph picture shows the
+    net input Σ w·x + θ, the error t − o and so on as nodes of their own (the values and
+    gradients are the same; the fused nodes are only faster).
+
+    >>> with F.fused(False):
+    ...     y = F.linear(mg.tensor([[1.0, 2.0]]), mg.tensor([[1.0, 1.0]], requires_grad=True))
+    >>> y.grad_fn.op_name, y.name
+    ('matmul', 'net')
+    """
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = bool(enabled)
+
+    def __enter__(self) -> fused:
+        self._prev = _FUSED[0]
+        _FUSED[0] = self.enabled
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _FUSED[0] = self._prev
+
+
+def _named(t: Tensor, name: str) -> Tensor:
+    if t.name is None:
+        t.name = name
+    return t
+
+
+def _elementary_linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    net = x @ weight.T
+    return _named(net if bias is None else net + bias, "net")
+
+
+def _elementary_reduce(per: Tensor, scale: float, reduce: bool, name: str = "E") -> Tensor:
+    return _named(per.sum() * scale, name) if reduce else per
+
+
 def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """The affine map of a fully connected layer: ``x @ weight.T + bias``.
 
@@ -259,6 +302,8 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                 f"linear: bias shape {bias.shape} does not match weight shape {weight.shape}; "
                 f"expected ({weight.shape[0]},)"
             )
+    if not _FUSED[0]:
+        return _elementary_linear(x, weight, bias)
     return Linear.apply(x, weight, bias)
 
 
@@ -456,9 +501,13 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, ignore_index: int
     else:
         q = _prob_targets(x, t, axis, w, label_smoothing, op)
         denom = float(x.data.size // n_classes) if n_classes else 0.0
+    scale = 1.0 if reduction == "sum" else (1.0 / denom if denom else math.nan)
+    if not _FUSED[0]:  # −Σ_c q·log_softmax(x), then reduced
+        qt = q if isinstance(q, Tensor) else _named(Tensor(q), "target")
+        per = -(qt * log_softmax(x, axis)).sum(axis)
+        return _elementary_reduce(per, scale, reduction != "none")
     if reduction == "none":
         return CrossEntropy.apply(x, q, axis, 1.0, False)
-    scale = 1.0 if reduction == "sum" else (1.0 / denom if denom else math.nan)
     return CrossEntropy.apply(x, q, axis, scale, True)
 
 
@@ -551,6 +600,10 @@ class SquaredError(Function):
 def _squared_error(input: Any, target: Any, k: float, reduction: str, op: str) -> Tensor:
     _check_reduction(reduction, op)
     x, t = _pair(input, target, op)
+    if not _FUSED[0]:  # k·(o − t)², then reduced
+        err = _named(x - t, "error")
+        return _elementary_reduce(err * err * k, _scale(reduction, x.data.size),
+                                  reduction != "none")
     if reduction == "none":
         return SquaredError.apply(x, t, k, 1.0, False)
     return SquaredError.apply(x, t, k, _scale(reduction, x.data.size), True)
@@ -683,6 +736,10 @@ def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction:
                          f"[{x.data.min()}, {x.data.max()}] (use "
                          "binary_cross_entropy_with_logits for unnormalised scores)")
     w = _elementwise_weight(weight, x, op)
+    if not _FUSED[0]:  # −w·(t·log p + (1 − t)·log(1 − p)), logs clamped at −100
+        per = -(t * x.log().clip(-100.0, None) + (1.0 - t) * (1.0 - x).log().clip(-100.0, None))
+        per = per if w is None else per * w
+        return _elementary_reduce(per, _scale(reduction, x.data.size), reduction != "none")
     if reduction == "none":
         return BinaryCrossEntropy.apply(x, t, w, 1.0, False)
     return BinaryCrossEntropy.apply(x, t, w, _scale(reduction, x.data.size), True)
@@ -757,6 +814,11 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, weight: Any = None
     x, t = _pair(input, target, op)
     w = _elementwise_weight(weight, x, op)
     pw = _elementwise_weight(pos_weight, x, op, "pos_weight")
+    if not _FUSED[0]:  # (1 − t)·x + l·softplus(−x) with l = 1 + (pos_weight − 1)·t
+        lw = 1.0 if pw is None else 1.0 + (pw - 1.0) * t
+        per = (1.0 - t) * x + lw * softplus(-x)
+        per = per if w is None else per * w
+        return _elementary_reduce(per, _scale(reduction, x.data.size), reduction != "none")
     if reduction == "none":
         return BCEWithLogits.apply(x, t, w, pw, 1.0, False)
     return BCEWithLogits.apply(x, t, w, pw, _scale(reduction, x.data.size), True)

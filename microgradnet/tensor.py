@@ -7,6 +7,7 @@ one-liners that delegate to ``microgradnet.ops``, where each op and its derivati
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -135,25 +136,17 @@ class Tensor:
         arr = _to_array(data, dtype)
         if requires_grad:
             _check_grad_dtype(arr)
-        self.data = arr
-        self.grad = None
-        self.requires_grad = bool(requires_grad)
-        self.grad_fn = None
-        self._vc = None
-        self._meta = None if name is None else {"name": str(name)}
-        self._output_nr = 0
+        _fields(self, arr, bool(requires_grad), None)
+        if name is not None:
+            self._meta = {"name": str(name)}
 
-    @classmethod
-    def _make(cls, data: np.ndarray, requires_grad: bool, grad_fn: Any) -> Tensor:
-        """Fast internal constructor: ``data`` must already be a correct ndarray."""
-        t = object.__new__(Tensor)
-        t.data = data
-        t.grad = None
-        t.requires_grad = requires_grad
-        t.grad_fn = grad_fn
-        t._vc = None
-        t._meta = None
-        t._output_nr = 0
+    @staticmethod
+    def _make(data: np.ndarray, requires_grad: bool, grad_fn: Any) -> Tensor:
+        """The internal constructor (ops, engine, optimizers): ``data`` must already be an
+        ndarray of the right dtype. Every Tensor is built here or by ``__init__``; both fill the
+        fields through ``_fields``, the one place that lists them."""
+        t = _new(Tensor)
+        _fields(t, data, requires_grad, grad_fn)
         return t
 
     # -- attributes ------------------------------------------------------------------------
@@ -209,21 +202,33 @@ class Tensor:
         return _shape.swapaxes(self, -1, -2)
 
     # -- version counter (detects in-place changes of saved tensors) ------------------------
+    # ``_vc`` is None until needed, then ``[version, weakref to the tensor that owns the
+    # memory]``. Every view of a tensor (indexing, detach, reshape, T, expand, split, ...) holds
+    # the *same* list, recorded or not, so an in-place change through any alias bumps the
+    # version every saved copy is checked against; ``_is_view`` reads the owner back.
     @property
     def _version(self) -> int:
         return 0 if self._vc is None else self._vc[0]
 
     @_version.setter
     def _version(self, value: int) -> None:
-        if self._vc is None:
-            self._vc = [value]
-        else:
-            self._vc[0] = value
+        self._shared_version()[0] = value
 
-    def _shared_version(self) -> list[int]:
-        if self._vc is None:
-            self._vc = [0]
-        return self._vc
+    def _shared_version(self) -> list[Any]:
+        """This tensor's version counter, created on first use; views store the same list."""
+        vc = self._vc
+        if vc is None:
+            vc = self._vc = [0, weakref.ref(self)]
+            if self.grad_fn is not None:
+                # Changes made through views of this op output must reach its node too (ops
+                # that saved their own output, such as exp or tanh, check it at backward).
+                self.grad_fn._watch_output(vc)
+        return vc
+
+    def _is_view(self) -> bool:
+        """True if this tensor shares memory with (is a view of) another tensor."""
+        vc = self._vc
+        return vc is not None and vc[1]() is not self
 
     # -- conversion ------------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
@@ -266,7 +271,11 @@ class Tensor:
         return int(self.data.item())
 
     def detach(self) -> Tensor:
-        """A tensor sharing this data but cut from the graph (no grad, no history)."""
+        """A tensor sharing this data but cut from the graph (no grad, no history).
+
+        It is a view: an in-place change of it is an in-place change of ``self`` (and is
+        detected if ``self`` was saved for a backward).
+        """
         t = Tensor._make(self.data, False, None)
         t._vc = self._shared_version()
         return t
@@ -319,31 +328,36 @@ class Tensor:
         """Compute the gradient of this tensor with respect to the graph leaves (into ``.grad``)."""
         _api.backward(self, gradient, retain_graph, create_graph, inputs)
 
-    def register_hook(self, fn: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
-        """Call ``fn(grad)`` when this tensor's gradient is computed; a returned Tensor replaces it.
+    def register_hook(self, fn: Callable[[Tensor], Tensor | None]) -> Any:
+        """Call ``fn(grad)`` with this tensor's gradient; a returned Tensor (same shape) replaces
+        it.
 
-        Returns a function that removes the hook.
+        On a leaf the hooks run once, on the summed gradient, just before it is accumulated
+        into ``.grad`` (also inside ``mg.grad``); on an intermediate, when its gradient is
+        complete, before it flows on. Returns a handle: ``handle.remove()`` unregisters.
+
+        >>> x = mg.tensor(1.0, requires_grad=True)
+        >>> h = x.register_hook(lambda g: g.clip(-5, 5))
+        >>> (x * 3 + x * 4).backward()  # the hook sees 7 once, not 3 and 4
+        >>> x.grad
+        tensor(5.)
+        >>> h.remove()
         """
         if not self.requires_grad:
             raise RuntimeError(
                 "register_hook on a tensor that does not require grad: its gradient is never "
                 "computed. Create it with requires_grad=True."
             )
-        if self.grad_fn is None:
-            if self._meta is None:
-                self._meta = {}
-            hooks = self._meta.setdefault("hooks", [])
-        else:
-            self.grad_fn.register_hook(fn, self._output_nr)
-            hooks = self.grad_fn._hooks[self._output_nr]
-        if self.grad_fn is None:
-            hooks.append(fn)
-
-        def remove() -> None:
-            if fn in hooks:
-                hooks.remove(fn)
-
-        return remove
+        if not callable(fn):
+            raise TypeError(f"register_hook: expected a callable, got {type(fn).__name__}")
+        if self.grad_fn is not None:
+            self.grad_fn._state().dtypes[self._output_nr] = self.data.dtype
+            return self.grad_fn.register_hook(fn, self._output_nr)
+        if self._meta is None:
+            self._meta = {}
+        hooks = self._meta.setdefault("hooks", [])
+        hooks.append(fn)
+        return _function.RemovableHandle(hooks, fn)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep it)."""
@@ -354,8 +368,9 @@ class Tensor:
 
     @property
     def retains_grad(self) -> bool:
-        fn = self.grad_fn
-        return bool(fn is not None and fn._hooks and self._output_nr in fn._hooks.get("retain", {}))
+        """True for a non-leaf tensor on which ``retain_grad()`` was called."""
+        st = None if self.grad_fn is None else self.grad_fn._hooks
+        return bool(st is not None and self._output_nr in st.retained)
 
     # -- in-place updates (never recorded; they bump the version counter) ---------------------
     def _check_inplace(self, op: str) -> None:
@@ -370,10 +385,8 @@ class Tensor:
             )
 
     def _bump(self) -> None:
-        if self._vc is None:
-            self._vc = [1]
-        else:
-            self._vc[0] += 1
+        """Record an in-place change (shared by every view of the same memory)."""
+        self._shared_version()[0] += 1
         if self.grad_fn is not None:
             self.grad_fn._mark_dirty()
 
@@ -799,6 +812,20 @@ class Tensor:
         return self.__repr__()
 
 
+_new = object.__new__
+
+
+def _fields(t: Tensor, data: np.ndarray, requires_grad: bool, grad_fn: Any) -> None:
+    """Fill a new Tensor's fields: the one place that lists them (``__init__``, ``_make``)."""
+    t.data = data
+    t.grad = None
+    t.requires_grad = requires_grad
+    t.grad_fn = grad_fn
+    t._vc = None
+    t._meta = None
+    t._output_nr = 0
+
+
 def _raw(x: Any) -> Any:
     """The array behind a Tensor, or ``x`` itself."""
     return x.data if isinstance(x, Tensor) else x
@@ -806,6 +833,7 @@ def _raw(x: Any) -> Any:
 
 # Op modules import Tensor; they are bound here once the class exists.
 from microgradnet.autograd import api as _api  # noqa: E402
+from microgradnet.autograd import function as _function  # noqa: E402
 from microgradnet.ops import arithmetic as _ar  # noqa: E402
 from microgradnet.ops import comparison as _cmp  # noqa: E402
 from microgradnet.ops import elementwise as _ew  # noqa: E402

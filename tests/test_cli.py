@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -37,6 +38,9 @@ def test_help_lists_the_command_and_every_demo_option(capsys) -> None:
 @pytest.mark.parametrize("argv", [
     ["demo", "--epochs", "0"], ["demo", "--hidden", "16,x"], ["demo", "--dataset", "mnist"],
     ["demo", "--lr", "-1"], ["demo", "--momentum", "1.5"], ["demo", "--bogus"], ["train"],
+    # issue 12: these crashed with tracebacks, some after training
+    ["demo", "--seed", "-1"], ["demo", "--seed", str(2**32)], ["demo", "--samples", "1"],
+    ["demo", "--samples", "19"], ["demo", "--noise", "1e300"], ["demo", "--noise", "nan"],
 ])
 def test_bad_arguments_give_one_line_and_exit_2(argv, capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:
@@ -75,6 +79,10 @@ def test_quick_demo_trains_reports_and_writes_files(tmp_path: Path, capsys) -> N
     assert frames[0].startswith("frame_000") and len(frames) >= 5  # one per node + the start
     if "could not render" not in out.err:
         assert "index.html" in frames
+    # the sweep is shown on one pattern (x has one row), before training, with every value
+    first = (tmp_path / "out" / "backward" / frames[0]).read_text()
+    assert re.search(r">x<.*?\(1, 2\) float", first, re.DOTALL)
+    assert "∂E/∂E = 1 (the seed)" in first
     if importlib.util.find_spec("matplotlib") is not None:
         assert {"loss.png", "decision_boundary.png"} <= written
 
@@ -132,3 +140,57 @@ def test_digits_without_sklearn_is_a_clear_error(monkeypatch, capsys, tmp_path: 
 def test_default_demo_reaches_high_accuracy(tmp_path: Path, capsys) -> None:
     assert main(["demo", "--no-progress", "--out", str(tmp_path)]) == 0
     assert "test accuracy 9" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("kind", ["file", "under_a_file", "read_only"])
+def test_a_bad_out_is_a_usage_error_before_training(kind, tmp_path: Path, capsys,
+                                                     monkeypatch) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    out = {"file": blocker, "under_a_file": blocker / "sub", "read_only": tmp_path / "ro"}[kind]
+    if kind == "read_only":
+        out.mkdir()
+        out.chmod(0o500)
+        if os.access(out, os.W_OK):  # running as root: permissions do not bind
+            monkeypatch.setattr(os, "access", lambda *a, **k: False)
+    trained = []
+    monkeypatch.setattr(mg.train, "fit", lambda *a, **k: trained.append(1))
+    with pytest.raises(SystemExit) as exit_info:
+        main([*QUICK, "--out", str(out)])
+    assert exit_info.value.code == 2 and not trained
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "--out" in err and "Traceback" not in err
+
+
+def test_a_diverging_run_is_reported_in_one_line_and_still_writes(tmp_path: Path,
+                                                                  capsys) -> None:
+    code = main([*QUICK, "--epochs", "20", "--lr", "1e300", "--out", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert code == 1
+    lines = [line for line in captured.err.splitlines() if "diverged" in line]
+    assert len(lines) == 1 and "epoch" in lines[0] and "batch" in lines[0]
+    assert "Warning" not in captured.err and "Traceback" not in captured.err
+    assert "non_finite" in captured.out and "test accuracy" in captured.out
+    assert (tmp_path / "graph.gv").exists() and (tmp_path / "network.gv").exists()
+
+
+def test_the_demo_reports_the_weights_it_keeps(tmp_path: Path, capsys) -> None:
+    assert main([*QUICK, "--out", str(tmp_path)]) == 0
+    assert "kept the weights of epoch " in capsys.readouterr().out
+
+
+def test_spirals_have_their_own_defaults() -> None:
+    from microgradnet.cli import DEFAULTS
+
+    # measured: test accuracy 100.0 / 98.7 / 97.3 % on seeds 0, 1, 2 (docs/getting-started.md)
+    assert DEFAULTS["spirals"] == {"hidden": [32, 32], "epochs": 400, "lr": 0.1,
+                                   "batch_size": 32}
+
+
+@pytest.mark.skipif(os.environ.get("MICROGRADNET_SLOW") is None, reason="slow: 3 full demos")
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_spirals_demo_reaches_95_percent(seed: int, tmp_path: Path, capsys) -> None:
+    assert main(["demo", "--dataset", "spirals", "--seed", str(seed), "--no-progress",
+                 "--out", str(tmp_path)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "test accuracy" in x)
+    assert float(line.split("test accuracy")[1].strip().rstrip("%")) >= 95.0

@@ -52,13 +52,8 @@ def backward(
     if retain_graph is None:
         retain_graph = create_graph
     if inputs is not None:
-        inputs = [inputs] if hasattr(inputs, "grad_fn") else list(inputs)
-        grads = run_backward([tensor], [g], retain_graph, create_graph, inputs)
-        for t, gi in zip(inputs, grads):
-            if gi is not None:
-                if not create_graph:
-                    gi = gi.detach()
-                t.grad = gi if t.grad is None else t.grad + gi
+        inputs = [inputs] if hasattr(inputs, "grad_fn") else list(dict.fromkeys(inputs))
+        run_backward([tensor], [g], retain_graph, create_graph, inputs, accumulate=True)
         return
     run_backward([tensor], [g], retain_graph, create_graph)
 

@@ -5,9 +5,16 @@ Read this file top to bottom to see backpropagation happen:
    consumers each node has inside this graph;
 2. start from the outputs with their seed gradients and pop a "ready" node: one whose every
    consumer has already sent its contribution, so its pending gradient is complete;
-3. ask the node for the vector-Jacobian products of its inputs (``backward``), reduce each to
-   its input's shape (undoing broadcasting), and add them to the inputs' pending gradients;
+3. ask the node for the vector-Jacobian products of its inputs (``backward``), check them (one
+   per input, numeric, a compatible shape), reduce each to its input's shape (undoing
+   broadcasting), and add them to the inputs' pending gradients;
 4. accumulate into leaf tensors' ``.grad`` and free the node's saved buffers.
+
+The plain sweep (no ``create_graph``) moves NumPy arrays between nodes whose rule is written
+once for arrays and Tensors (``Function._dual_rules``, see ``ops/_dual.py``): no Tensor is made
+per gradient. Tensors are made only where they are needed: for hooks, the observer, the
+leaves' ``.grad`` and user-defined Functions (which get and return Tensors, as in PyTorch).
+The recorded sweep (``create_graph=True``) moves Tensors throughout.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy import ndarray
 
-from microgradnet.autograd.function import _FREED, _sweep
+from microgradnet.autograd.function import _FREED, _dual_mode
 from microgradnet.autograd.grad_mode import _state
 from microgradnet.autograd.graph import count_consumers
 
@@ -49,33 +56,24 @@ def run_backward(
     retain_graph: bool,
     create_graph: bool,
     inputs: Sequence[Any] | None = None,
+    accumulate: bool = False,
 ) -> list[Any] | None:
     """Backpropagate ``grad_outputs`` from ``outputs``.
 
-    Without ``inputs`` the gradients are accumulated into the leaves' ``.grad`` (``backward``);
-    with ``inputs`` they are returned, one per input, and no ``.grad`` is touched (``mg.grad``).
+    Without ``inputs`` the gradients are accumulated into the leaves' ``.grad`` (``backward``).
+    With ``inputs`` they are returned, one per input, and no ``.grad`` is touched (``mg.grad``);
+    with ``inputs`` and ``accumulate`` they go into those inputs' ``.grad`` only
+    (``backward(inputs=...)``).
     """
-    capture: dict[Any, int] | None = None
-    captured: list[Any] | None = None
-    # Arrays already owned by someone (the seeds, grads handed to a leaf): never hand one to a
-    # leaf again, so an in-place change of one .grad (clipping, zero_grad) cannot reach another.
-    given = {id(g.data) for g in grad_outputs}
-    if inputs is not None:
-        captured = [None] * len(inputs)
-        capture = {}
-        for i, t in enumerate(inputs):
-            capture[t if t.grad_fn is None else (t.grad_fn, t._output_nr)] = i
+    sweep = _Sweep(grad_outputs, create_graph, inputs)
+    plain = not create_graph  # arrays between dual-rule nodes (see the module docstring)
 
-    # The plain sweep (no create_graph) moves NumPy arrays between nodes whose rules are written
-    # for both kinds (``_dual_rules``); Tensors are made only where a hook, the observer, a
-    # leaf or a user-defined Function needs one. The recorded sweep moves Tensors throughout.
-    plain = not create_graph
     pending: dict[Any, list[Any]] = {}
     roots = []
     for out, g in zip(outputs, grad_outputs):
         node = out.grad_fn
         if node is None:  # an output that is itself a leaf
-            _to_leaf(out, g, create_graph, capture, captured, given)
+            _to_leaf(out, g, sweep)
             continue
         if plain:
             g = g.data
@@ -92,23 +90,17 @@ def run_backward(
     observer = _observer
 
     prev_mode = _state.enabled
-    prev_arrays = _sweep.arrays
+    prev_arrays = _dual_mode.arrays
     _state.enabled = create_graph  # with create_graph the sweep itself is recorded
-    _sweep.arrays = plain
+    _dual_mode.arrays = plain
     try:
         while ready:
             node = ready.pop()
             grads = pending.pop(node)
             if node._hooks is not None:
-                if plain:
-                    grads = _arrays(_run_node_hooks(node, _tensors(grads)))
-                else:
-                    grads = _run_node_hooks(node, grads)
-            if capture is not None:
-                for k, g in enumerate(grads):
-                    i = capture.get((node, k))
-                    if i is not None:
-                        captured[i] = _wrap(g) if plain and g is not None else g
+                grads = _run_node_hooks(node, grads, sweep)
+            if sweep.capture is not None:
+                _capture_outputs(node, grads, sweep)
             if node._n_out > 1:
                 grads = _materialize(node, grads, plain)
 
@@ -143,14 +135,18 @@ def run_backward(
                 if g.shape != shape:
                     g = _fit_shape(g, shape, node, i)
                 if target._is_tensor:
-                    _to_leaf(target, _wrap(g) if plain else g, create_graph, capture, captured,
-                             given)
+                    _to_leaf(target, g, sweep)
                     continue
                 buf = pending.get(target)
                 if buf is None:
                     buf = pending[target] = [None] * target._n_out
                 prev = buf[k]
-                buf[k] = g if prev is None else prev + g
+                if prev is None:
+                    buf[k] = g
+                else:
+                    g = prev + g
+                    # NumPy gives a scalar for 0-d arrays: keep pending gradients arrays
+                    buf[k] = np.asarray(g) if plain and type(g) is not ndarray else g
                 left = deps[target] - 1
                 deps[target] = left
                 if left == 0:
@@ -158,12 +154,13 @@ def run_backward(
             if not retain_graph:
                 node._saved = _FREED  # free the saved buffers as soon as the node has run
                 node._out = None
+        return _deliver(sweep, accumulate)
     finally:
         _state.enabled = prev_mode
-        _sweep.arrays = prev_arrays
-    return captured
+        _dual_mode.arrays = prev_arrays
 
 
+# -- checking what a backward returned -----------------------------------------------------------
 def _wrap(a: Any) -> Any:
     """A constant Tensor over a gradient array of the plain sweep."""
     return Tensor._make(a if type(a) is ndarray else np.asarray(a), False, None)
@@ -173,22 +170,14 @@ def _tensors(grads: Any) -> list[Any]:
     return [g if g is None or isinstance(g, Tensor) else _wrap(g) for g in grads]
 
 
-def _arrays(grads: Any) -> list[Any]:
-    return [g.data if isinstance(g, Tensor) else g for g in grads]
-
-
-def _what(g: Any) -> str:
-    return type(g).__name__
-
-
 def _to_array(node: Any, i: int, g: Any) -> ndarray:
     """A gradient returned in the plain sweep, as an array (Tensors unwrap, NumPy scalars and
     array-likes convert); anything that is not numeric is a RuntimeError naming the op."""
     a = g.data if isinstance(g, Tensor) else np.asarray(g)
     if a.dtype.kind not in "fciub":
         raise RuntimeError(
-            f"{node.op_name}: backward returned a {_what(g)} as the gradient of input {i}; a "
-            "gradient must be a Tensor, an array or a number (or None for no gradient)."
+            f"{node.op_name}: backward returned a {type(g).__name__} as the gradient of input "
+            f"{i}; a gradient must be a Tensor, an array or a number (or None for no gradient)."
         )
     return a
 
@@ -217,18 +206,17 @@ def _fit_shape(g: Any, shape: tuple[int, ...], node: Any, i: int) -> Any:
 
     gshape = tuple(g.shape)
     try:
-        if np.broadcast_shapes(shape, gshape) == gshape:
-            if isinstance(g, Tensor):
-                return sum_to_shape(g, shape)
-            return _sum_to_shape_array(g, shape)
-        if np.broadcast_shapes(shape, gshape) == tuple(shape):
-            if isinstance(g, Tensor):
-                from microgradnet.ops.shape import broadcast_to
-
-                return broadcast_to(g, shape)
-            return np.broadcast_to(g, shape)
+        both = np.broadcast_shapes(shape, gshape)
     except ValueError:
-        pass
+        both = None
+    if both == gshape:
+        return sum_to_shape(g, shape) if isinstance(g, Tensor) else _sum_to_shape_array(g, shape)
+    if both == tuple(shape):
+        if isinstance(g, Tensor):
+            from microgradnet.ops.shape import broadcast_to
+
+            return broadcast_to(g, shape)
+        return np.broadcast_to(g, shape)
     raise RuntimeError(
         f"{node.op_name}: backward returned a gradient of shape {gshape} for input {i}, which "
         f"has shape {tuple(shape)}; the gradient must have the input's shape (or a shape that "
@@ -236,49 +224,180 @@ def _fit_shape(g: Any, shape: tuple[int, ...], node: Any, i: int) -> Any:
     )
 
 
-def _to_leaf(leaf: Any, g: Any, create_graph: bool, capture: Any, captured: Any,
-             given: set[int]) -> None:
-    """Deliver a finished gradient to a leaf: capture it (mg.grad) or add it to ``.grad``."""
-    if capture is not None:
-        i = capture.get(leaf)
-        if i is not None:
-            captured[i] = g if captured[i] is None else captured[i] + g
-        return
-    hooks = leaf._meta.get("hooks") if leaf._meta else None
-    if hooks:
-        for fn in hooks:
-            r = fn(g)
-            if r is not None:
-                g = r
-    if g.data.dtype != leaf.data.dtype:
-        g = g.to(leaf.data.dtype)
-    if not create_graph:
-        g = g.detach()
-        arr = g.data
-        if arr.base is not None or not arr.flags.writeable or id(arr) in given:
-            g.data = arr = arr.copy()
-        given.add(id(arr))
-    if leaf.grad is None:
-        leaf.grad = g
+# -- delivering gradients: leaves (AccumulateGrad), captures for mg.grad, hooks ----------------
+class _Sweep:
+    """Per-sweep bookkeeping of where finished gradients go.
+
+    ``leaf``: id(leaf) -> [leaf, summed gradient]; leaves get their gradient once, at the end
+    of the sweep, so a leaf's hooks see the total (PyTorch's AccumulateGrad). ``capture``: for
+    ``mg.grad``, id(leaf) or (node, output_nr) -> the positions in ``inputs`` it fills.
+    ``owned``: ids of arrays somebody else holds (the seeds, every ``.grad`` handed out, what a
+    hook returned): such an array is copied before it becomes a ``.grad``, so an in-place
+    change of one ``.grad`` (clipping, ``zero_()``) never reaches another tensor.
+    """
+
+    __slots__ = ("create_graph", "leaf", "capture", "captured", "inputs", "owned")
+
+    def __init__(self, grad_outputs: Sequence[Any], create_graph: bool,
+                 inputs: Sequence[Any] | None) -> None:
+        self.create_graph = create_graph
+        self.leaf: dict[int, list[Any]] = {}
+        self.owned = {id(_arr(g)) for g in grad_outputs}
+        self.inputs = inputs
+        self.capture: dict[Any, list[int]] | None = None
+        self.captured: list[Any] | None = None
+        if inputs is not None:
+            self.captured = [None] * len(inputs)
+            self.capture = {}
+            for i, t in enumerate(inputs):
+                key = id(t) if t.grad_fn is None else (t.grad_fn, t._output_nr)
+                self.capture.setdefault(key, []).append(i)
+
+
+def _arr(g: Any) -> Any:
+    """The array of a gradient that is a Tensor or (in an unrecorded sweep) an ndarray."""
+    return g.data if isinstance(g, Tensor) else np.asarray(g)
+
+
+def _to_leaf(leaf: Any, g: Any, sweep: _Sweep) -> None:
+    """Add one contribution to a leaf's gradient; it is delivered once the sweep is over."""
+    if sweep.capture is not None and id(leaf) not in sweep.capture:
+        return  # mg.grad / backward(inputs=...): leaves that were not asked for get nothing
+    entry = sweep.leaf.get(id(leaf))
+    if entry is None:
+        sweep.leaf[id(leaf)] = [leaf, g]
     else:
-        leaf.grad = leaf.grad + g
+        entry[1] = entry[1] + g
 
 
-def _run_node_hooks(node: Any, grads: list[Any]) -> list[Any]:
-    hooks = node._hooks
-    for k in range(len(grads)):
-        for fn in hooks.get(k, ()):
-            if grads[k] is not None:
-                r = fn(grads[k])
-                if r is not None:
-                    grads[k] = r
-    retained = hooks.get("retain")
-    if retained:
-        for k, ref in retained.items():
-            t = ref()
-            if t is not None and grads[k] is not None:
-                g = grads[k] if _state.enabled else grads[k].detach()
-                t.grad = g if t.grad is None else t.grad + g
+def _capture_outputs(node: Any, grads: list[Any], sweep: _Sweep) -> None:
+    """mg.grad with a non-leaf input: its gradient is the node's complete output gradient."""
+    assert sweep.capture is not None and sweep.captured is not None
+    for k, g in enumerate(grads):
+        where = sweep.capture.get((node, k))
+        if where is not None and g is not None:
+            for i in where:
+                sweep.captured[i] = g
+
+
+def _deliver(sweep: _Sweep, accumulate: bool) -> list[Any] | None:
+    """End of the sweep: run each leaf's hooks on its total gradient, then accumulate it into
+    ``.grad`` (or capture it for mg.grad). Gradients come out in their tensor's dtype."""
+    captured = sweep.captured
+    for leaf, g in sweep.leaf.values():
+        g = _as_tensor(g, leaf.data.dtype)
+        hooks = leaf._meta.get("hooks") if leaf._meta else None
+        if hooks:
+            for fn in list(hooks):
+                g = _call_hook(fn, g, leaf, sweep)
+        if captured is None:
+            _accumulate(leaf, g, sweep)
+        else:
+            assert sweep.capture is not None
+            for i in sweep.capture[id(leaf)]:
+                captured[i] = g
+    if captured is None:
+        return None
+    assert sweep.inputs is not None
+    for i, (t, g) in enumerate(zip(sweep.inputs, captured)):
+        if g is not None:
+            captured[i] = g = _as_tensor(g, t.data.dtype)
+            if accumulate:
+                _accumulate(t, g, sweep)
+    return None if accumulate else captured
+
+
+def _as_tensor(g: Any, dtype: Any) -> Any:
+    """A gradient as a Tensor of ``dtype`` (the tensor's own dtype, as PyTorch gives it)."""
+    if not isinstance(g, Tensor):  # an array (or 0-d NumPy scalar) of the plain sweep
+        g = Tensor._make(np.asarray(g), False, None)
+    if g.data.dtype != dtype:
+        g = g.to(dtype)  # recorded when the sweep is (create_graph)
+    return g
+
+
+def _own(g: Any, sweep: _Sweep) -> Any:
+    """``g`` as a gradient nobody else holds, ready to be stored as a ``.grad``: a fresh,
+    writable array (copied if it is a view, read-only or already handed out); with
+    create_graph a recorded copy, so the result stays differentiable."""
+    arr = g.data
+    if arr.base is not None or not arr.flags.writeable or id(arr) in sweep.owned:
+        if sweep.create_graph:
+            from microgradnet.ops.elementwise import clone
+
+            g = clone(g)
+        else:
+            g = Tensor._make(arr.copy(), False, None)
+    elif not sweep.create_graph:
+        g = g.detach()
+    sweep.owned.add(id(g.data))
+    return g
+
+
+def _accumulate(t: Any, g: Any, sweep: _Sweep) -> None:
+    """Add a finished gradient to ``t.grad`` (the new sum is a fresh array, never shared)."""
+    if t.grad is None:
+        t.grad = _own(g, sweep)
+    else:
+        if not sweep.create_graph:
+            g = g.detach()
+        t.grad = t.grad + g
+        sweep.owned.add(id(t.grad.data))
+
+
+def _hook_name(fn: Any) -> str:
+    return getattr(fn, "__qualname__", None) or repr(fn)
+
+
+def _call_hook(fn: Any, g: Any, t: Any, sweep: _Sweep) -> Any:
+    """Run one gradient hook and check what it gave back: None (keep ``g``) or a Tensor of
+    ``g``'s shape (its dtype is made ``g``'s)."""
+    r = fn(g)
+    if r is None:
+        return g
+    if not isinstance(r, Tensor):
+        raise TypeError(
+            f"hook {_hook_name(fn)!r} returned a {type(r).__name__}; a gradient hook must "
+            f"return None or a Tensor of the gradient's shape {g.shape}"
+        )
+    if r.shape != g.shape:
+        raise RuntimeError(
+            f"hook {_hook_name(fn)!r} returned a gradient of shape {r.shape} for a tensor of "
+            f"shape {g.shape}; a gradient hook must keep the shape"
+        )
+    if r.data.dtype != g.data.dtype:
+        if r.data.dtype.kind not in "fc":
+            raise RuntimeError(
+                f"hook {_hook_name(fn)!r} returned a {r.data.dtype} gradient for a "
+                f"{g.data.dtype} tensor; return a floating-point Tensor"
+            )
+        r = r.to(g.data.dtype)
+    sweep.owned.add(id(r.data))  # the hook's caller may keep it: copy before storing in .grad
+    return r
+
+
+def _run_node_hooks(node: Any, grads: list[Any], sweep: _Sweep) -> list[Any]:
+    """A node's output gradients are complete: cast each to its tensor's dtype, run that
+    output's hooks, and store the ``.grad`` of outputs that called ``retain_grad()``."""
+    st = node._hooks
+    if not st.hooks and not st.retained:
+        return grads
+    for k, g in enumerate(grads):
+        if g is None:
+            continue
+        fns = st.hooks.get(k)
+        ref = st.retained.get(k)
+        t = ref() if ref is not None else None
+        if not fns and t is None:
+            continue
+        as_array = not isinstance(g, Tensor)
+        dtype = t.data.dtype if t is not None else st.dtypes.get(k, _arr(g).dtype)
+        g = _as_tensor(g, dtype)
+        for fn in list(fns or ()):
+            g = _call_hook(fn, g, t, sweep)
+        if t is not None:
+            _accumulate(t, g, sweep)
+        grads[k] = g.data if as_array else g
     return grads
 
 
@@ -307,4 +426,4 @@ def _check_anomaly(node: Any, in_grads: tuple[Any, ...]) -> None:
             )
 
 
-from microgradnet.tensor import Tensor  # noqa: E402  (tensor.py imports the engine lazily)
+from microgradnet.tensor import Tensor  # noqa: E402  (tensor.py imports this module first)

@@ -27,6 +27,9 @@ from microgradnet.autograd.grad_mode import _state
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _new = object.__new__
 _FREED = object()  # marker left in ``_saved`` once the sweep has freed the buffers
+# Called as ``on_record(node, out, args)`` for every node recorded while it is set (None: off).
+# ``mg.viz.keep_values()`` sets it to keep each node's output value for the pictures.
+on_record: Any = None
 
 FREED_MESSAGE = (
     "{op}: trying to backward through the graph a second time (or to read saved tensors "
@@ -36,14 +39,14 @@ FREED_MESSAGE = (
 )
 
 
-class _Sweep(threading.local):
+class _DualMode(threading.local):
     """Per-thread: True while a plain (unrecorded) backward sweep runs, when rules written with
     ``_dual_rules`` get and give NumPy arrays instead of Tensors."""
 
     arrays = False
 
 
-_sweep = _Sweep()
+_dual_mode = _DualMode()
 
 
 _internal_code: dict[int, tuple[Any, bool]] = {}  # id(code) -> (code, inside microgradnet?)
@@ -188,25 +191,21 @@ class Function:
             # The line of user code that made this node, for the errors that point back to it.
             site = _state.site
             ctx._site = site if site is not None else user_call_site(sys._getframe(1))
+        if on_record is not None and edges is not None:
+            on_record(ctx, out, args)
 
         if type(out) is not np.ndarray:
             if type(out) is tuple:
                 return _wrap_outputs(ctx, out, edges is not None)
             out = out.data if isinstance(out, Tensor) else np.asarray(out)
-        t = _new(Tensor)
-        t.data = out
-        t.grad = None
-        t._vc = None
-        t._meta = None
-        t._output_nr = 0
         if edges is not None and out.dtype.kind in "fc":
-            t.requires_grad = True
-            t.grad_fn = ctx
+            t = _make(out, True, ctx)
         else:  # not recorded (or an integer/bool result, which cannot carry gradients)
-            t.requires_grad = False
-            t.grad_fn = None
+            t = _make(out, False, None)
         if cls._view_of >= 0:
-            t._vc = args[cls._view_of]._shared_version()
+            base = args[cls._view_of]
+            if np.may_share_memory(out, base.data):  # a view (reshape may have to copy)
+                t._vc = base._shared_version()
         return t
 
     # -- the ctx API --------------------------------------------------------------------------
@@ -232,7 +231,10 @@ class Function:
             raise RuntimeError(FREED_MESSAGE.format(op=self.op_name))
         if saved is None:
             return ()
+        arrays = [] if self._dual_rules and _dual_mode.arrays else None
         for v, ver in zip(saved, self._versions):
+            if arrays is not None:
+                arrays.append(v.data if isinstance(v, Tensor) else v)
             if isinstance(v, Tensor) and v._version != ver:
                 raise RuntimeError(
                     f"{self.op_name}: a tensor it saved for the backward sweep (shape "
@@ -241,9 +243,7 @@ class Function:
                     f"{format_site(self._site)}. Use an out-of-place operation "
                     "(y = x + 1 instead of x += 1) or .clone() the tensor before modifying it."
                 )
-        if self._dual_rules and _sweep.arrays:
-            return tuple(v.data if isinstance(v, Tensor) else v for v in saved)
-        return saved
+        return saved if arrays is None else tuple(arrays)
 
     def save_output(self, out: np.ndarray) -> None:
         """Keep the op's own output array; ``saved_output`` rebuilds it as part of this node."""
@@ -265,14 +265,14 @@ class Function:
         """The op's output as a Tensor attached to this node (so second derivatives are right);
         its array for a ``_dual_rules`` op during a plain sweep."""
         self._check_output()
-        if self._dual_rules and _sweep.arrays:
+        if self._dual_rules and _dual_mode.arrays:
             return self._out
         return Tensor._make(self._out, True, self)
 
     def _check_output(self) -> None:
         if self._saved is _FREED:
             raise RuntimeError(FREED_MESSAGE.format(op=self.op_name))
-        if self._hooks is not None and self._hooks.get("dirty"):
+        if self._hooks is not None and self._hooks.is_dirty():
             raise RuntimeError(
                 f"{self.op_name}: its output was modified in place before backward, so its "
                 "gradient would be wrong. The op was created at "
@@ -296,21 +296,42 @@ class Function:
     def name(self) -> str:  # PyTorch's grad_fn.name()
         return type(self).__name__
 
-    def register_hook(self, fn: Any, output_nr: int = 0) -> None:
-        """Run ``fn(grad)`` on the gradient of output ``output_nr`` before this node's backward."""
-        if self._hooks is None:
-            self._hooks = {}
-        self._hooks.setdefault(output_nr, []).append(fn)
+    def register_hook(self, fn: Any, output_nr: int = 0) -> RemovableHandle:
+        """Run ``fn(grad)`` on the gradient of output ``output_nr`` before this node's backward;
+        a returned Tensor replaces the gradient. Returns a handle whose ``remove()`` undoes it.
+
+        >>> x = mg.tensor(1.0, requires_grad=True)
+        >>> y = x * 2
+        >>> h = y.grad_fn.register_hook(lambda g: g * 10)
+        >>> (y * 3).backward()
+        >>> x.grad
+        tensor(60.)
+        >>> h.remove()
+        """
+        if not callable(fn):
+            raise TypeError(f"register_hook: expected a callable, got {type(fn).__name__}")
+        hooks = self._state().hooks.setdefault(output_nr, [])
+        hooks.append(fn)
+        return RemovableHandle(hooks, fn)
+
+    def _state(self) -> NodeState:
+        """The node's rarely used state (hooks, retained tensors, in-place marks), made on
+        first use so that the nodes which need none cost nothing."""
+        st = self._hooks
+        if st is None:
+            st = self._hooks = NodeState()
+        return st
 
     def _retain(self, tensor: Tensor) -> None:
-        if self._hooks is None:
-            self._hooks = {}
-        self._hooks.setdefault("retain", {})[tensor._output_nr] = weakref.ref(tensor)
+        self._state().retained[tensor._output_nr] = weakref.ref(tensor)
 
     def _mark_dirty(self) -> None:
-        if self._hooks is None:
-            self._hooks = {}
-        self._hooks["dirty"] = True
+        self._state().dirty = True
+
+    def _watch_output(self, vc: list[Any]) -> None:
+        """An output's version counter, made when its first view was taken: an in-place change
+        made through a view bumps it, and ``saved_output`` then refuses."""
+        self._state().watched.append(vc)
 
     def _release(self) -> None:
         """Free the saved buffers (done by the sweep unless ``retain_graph``)."""
@@ -319,6 +340,55 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} node>"
+
+
+class NodeState:
+    """What few nodes carry, held in ``Function._hooks`` (None until needed), one slot each:
+    ``hooks`` (output_nr -> functions run on that output's gradient), ``retained`` (output_nr
+    -> weakref of a tensor whose ``.grad`` is kept, ``retain_grad()``), ``dirty`` (an output was
+    changed in place) and ``watched`` (version counters shared with views of the outputs).
+    Read it through ``microgradnet.autograd.graph``, not directly."""
+
+    __slots__ = ("hooks", "retained", "dirty", "watched", "dtypes")
+
+    def __init__(self) -> None:
+        self.hooks: dict[int, list[Any]] = {}
+        self.retained: dict[int, Any] = {}
+        self.dirty = False
+        self.watched: list[list[Any]] = []
+        self.dtypes: dict[int, np.dtype] = {}  # output_nr -> dtype, for gradients handed to hooks
+
+    def is_dirty(self) -> bool:
+        """True if an output was changed in place (directly or through a view) since recording."""
+        return self.dirty or any(vc[0] != 0 for vc in self.watched)
+
+
+class RemovableHandle:
+    """What ``register_hook`` returns: ``handle.remove()`` unregisters the hook (calling the
+    handle does the same).
+
+    >>> x = mg.tensor(1.0, requires_grad=True)
+    >>> h = x.register_hook(lambda g: g * 0)
+    >>> h.remove()
+    >>> (x * 2).backward()
+    >>> x.grad
+    tensor(2.)
+    """
+
+    __slots__ = ("_hooks", "_fn")
+
+    def __init__(self, hooks: list[Any], fn: Any) -> None:
+        self._hooks = hooks
+        self._fn = fn
+
+    def remove(self) -> None:
+        """Unregister the hook (doing it twice is harmless)."""
+        for i, f in enumerate(self._hooks):
+            if f is self._fn:
+                del self._hooks[i]
+                return
+
+    __call__ = remove
 
 
 def _scratch(cls: type[Function]) -> Function:
@@ -352,3 +422,5 @@ class FunctionCtx:  # kept for API symmetry: ``mg.Function`` subclasses receive 
 
 
 from microgradnet.tensor import Tensor  # noqa: E402  (Tensor imports this module first)
+
+_make = Tensor._make

@@ -8,6 +8,11 @@ stack, never recursion, so a 100,000-op chain is as easy as three ops, and visit
 argument order, so the same graph always gives the same order.
 
 Roots are nodes or tensors; a tensor made by an op stands for its ``grad_fn``.
+
+The second half is the public way to read one node (what viz, the docs and error messages
+need): ``op_name``, ``inputs``, ``num_outputs``, ``output_meta``, ``saved_values``,
+``saved_freed``, ``saved_output``, ``retained_tensors``, ``hooks`` and ``call_site``. Nothing
+outside ``autograd/`` reads a node's private fields.
 """
 
 from __future__ import annotations
@@ -15,7 +20,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-__all__ = ["count_consumers", "iter_edges", "leaves", "postorder", "topological_order"]
+import numpy as np
+
+__all__ = [
+    "call_site",
+    "count_consumers",
+    "hooks",
+    "inputs",
+    "iter_edges",
+    "leaves",
+    "num_outputs",
+    "op_name",
+    "output_meta",
+    "postorder",
+    "retained_tensors",
+    "saved_freed",
+    "saved_output",
+    "saved_values",
+    "topological_order",
+]
 
 
 def count_consumers(roots: Sequence[Any]) -> dict[Any, int]:
@@ -137,3 +160,148 @@ def leaves(roots: Iterable[Any]) -> list[Any]:
     ['x', 'w']
     """
     return [o for o in postorder(roots) if o._is_tensor]
+
+
+# -- reading one node ------------------------------------------------------------------------------
+def op_name(node: Any) -> str:
+    """The op's lower-case name (``add``, ``matmul``, ...), as pictures and errors show it.
+
+    >>> import microgradnet as mg
+    >>> op_name((mg.tensor(1.0, requires_grad=True) * 2).grad_fn)
+    'mul'
+    """
+    return str(node.op_name)
+
+
+def inputs(node: Any) -> tuple[Any, ...]:
+    """One entry per forward argument: ``None`` for a constant (an argument that needs no
+    gradient), else the edge ``(target, output_nr, shape)``; ``target`` is the producing node or
+    the leaf tensor itself (``target._is_tensor``).
+
+    >>> import microgradnet as mg
+    >>> x = mg.tensor([1.0, 2.0], requires_grad=True)
+    >>> [e if e is None else (e[0] is x, e[1], e[2]) for e in inputs(mg.sub(2.0, x).grad_fn)]
+    [None, (True, 0, (2,))]
+    """
+    return tuple(node.next_functions or ())
+
+
+def num_outputs(node: Any) -> int:
+    """How many outputs the op produced (``split`` makes several; most ops one).
+
+    >>> import microgradnet as mg
+    >>> num_outputs(mg.split(mg.zeros(4, requires_grad=True), 2)[0].grad_fn)
+    2
+    """
+    return int(node._n_out)
+
+
+def output_meta(node: Any) -> tuple[tuple[tuple[int, ...], np.dtype] | None, ...]:
+    """``(shape, dtype)`` of each output where the node knows it, else None for that output.
+
+    Multi-output nodes always know; a single-output node knows when it kept its output for the
+    derivative (exp, tanh, ...). Otherwise read the shape off a consumer's edge (``inputs``).
+
+    >>> import microgradnet as mg
+    >>> output_meta(mg.tensor([1.0, 2.0], requires_grad=True).exp().grad_fn)
+    (((2,), dtype('float32')),)
+    """
+    meta = getattr(node, "_out_meta", None)
+    if meta is not None:
+        return tuple((tuple(s), np.dtype(d)) for s, d in meta)
+    out = saved_output(node)
+    if out is not None:
+        return ((out.shape, out.dtype),)
+    return (None,) * num_outputs(node)
+
+
+def saved_freed(node: Any) -> bool:
+    """True once a backward without ``retain_graph`` released what the node saved.
+
+    >>> import microgradnet as mg
+    >>> x = mg.tensor(2.0, requires_grad=True)
+    >>> y = x * x
+    >>> saved_freed(y.grad_fn)
+    False
+    >>> y.backward()
+    >>> saved_freed(y.grad_fn)
+    True
+    """
+    from microgradnet.autograd.function import _FREED
+
+    return node._saved is _FREED
+
+
+def saved_values(node: Any) -> tuple[Any, ...]:
+    """What the op saved for its derivative (Tensors and arrays), without the in-place check
+    ``ctx.saved_tensors`` makes; ``()`` when it saved nothing or after it was freed.
+
+    >>> import microgradnet as mg
+    >>> x = mg.tensor(2.0, requires_grad=True)
+    >>> [v is x for v in saved_values((x * 3.0).grad_fn)]
+    [True, False]
+    """
+    saved = node._saved
+    if saved is None or saved_freed(node):
+        return ()
+    return tuple(saved)
+
+
+def saved_output(node: Any) -> np.ndarray | None:
+    """The op's own output array if it kept it for its derivative (exp, tanh, sigmoid, ...).
+
+    >>> import microgradnet as mg
+    >>> saved_output(mg.tensor(0.0, requires_grad=True).exp().grad_fn)
+    array(1., dtype=float32)
+    """
+    out = getattr(node, "_out", None)
+    return np.asarray(out) if isinstance(out, (np.ndarray, np.generic)) else None
+
+
+def retained_tensors(node: Any) -> dict[int, Any]:
+    """output_nr -> tensor, for outputs on which ``retain_grad()`` was called and which are
+    still alive (the sweep writes their ``.grad``).
+
+    >>> import microgradnet as mg
+    >>> y = mg.tensor(1.0, requires_grad=True) * 2
+    >>> y.retain_grad()
+    >>> retained_tensors(y.grad_fn)[0] is y
+    True
+    """
+    st = node._hooks
+    if st is None:
+        return {}
+    out = {}
+    for k, ref in st.retained.items():
+        t = ref()
+        if t is not None:
+            out[k] = t
+    return out
+
+
+def hooks(node: Any) -> dict[int, list[Any]]:
+    """output_nr -> the functions registered on that output's gradient (a copy).
+
+    >>> import microgradnet as mg
+    >>> y = mg.tensor(1.0, requires_grad=True) * 2
+    >>> h = y.register_hook(print)
+    >>> hooks(y.grad_fn)
+    {0: [<built-in function print>]}
+    """
+    st = node._hooks
+    if st is None:
+        return {}
+    return {k: list(v) for k, v in st.hooks.items() if v}
+
+
+def call_site(node: Any) -> str | None:
+    """Where in user code the op was recorded ('file:line in function'), when known.
+
+    Ops that saved something (or any op under ``mg.detect_anomaly()``) remember it.
+
+    >>> import microgradnet as mg
+    >>> x = mg.tensor(2.0, requires_grad=True)
+    >>> call_site((x * x).grad_fn) is not None
+    True
+    """
+    return node.site

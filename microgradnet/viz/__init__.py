@@ -11,6 +11,7 @@ from microgradnet.viz.frames import backward_frames, save_frames
 from microgradnet.viz.graph import draw_graph, to_json
 from microgradnet.viz.network import draw_network
 from microgradnet.viz.render import Diagram, RendererNotFound, find_renderer
+from microgradnet.viz.values import keep_values
 
 __all__ = [
     "draw_graph",
@@ -18,6 +19,7 @@ __all__ = [
     "backward_frames",
     "save_frames",
     "draw_network",
+    "keep_values",
     "Diagram",
     "RendererNotFound",
     "find_renderer",

@@ -21,11 +21,12 @@ from typing import Any
 import numpy as np
 
 from microgradnet.autograd.function import _FREED, Function
-from microgradnet.autograd.graph import iter_edges, postorder
+from microgradnet.autograd.graph import iter_edges, postorder, retained_tensors
 from microgradnet.tensor import Tensor
 from microgradnet.viz import style
 from microgradnet.viz.escape import attr_text, clean_text, html_text
 from microgradnet.viz.render import Diagram
+from microgradnet.viz.values import kept_constants, kept_output
 
 __all__ = ["draw_graph", "to_json", "GraphModel", "build_graph"]
 
@@ -38,7 +39,8 @@ class Item:
 
     def __init__(self, id: str, kind: str, obj: Any = None, out_nr: int = 0) -> None:
         self.id = id
-        self.kind = kind  # op | input | parameter | intermediate | output | hidden | module
+        # op | input | parameter | constant | intermediate | output | hidden | module
+        self.kind = kind
         self.obj = obj  # the Function node (ops) or the leaf Tensor
         self.out_nr = out_nr
         self.name: str | None = None
@@ -59,6 +61,18 @@ class GraphModel:
         self.outputs: list[str] = []
         self.modules: dict[str, tuple[str, int]] = {}  # path -> (class name, parameter count)
         self.hidden_total = 0
+        # Where each recorded node / tensor went (backward frames look steps up here):
+        # id(op node) -> item id, (id(node), output_nr) or (id(leaf), -1) -> item id, and
+        # item ids merged into a 'hidden' note after building -> that note's id.
+        self.op_ids: dict[int, str] = {}
+        self.tensor_ids: dict[tuple[int, int], str] = {}
+        self.merged: dict[str, str] = {}
+
+    def resolve(self, item_id: str) -> str:
+        """The id an item is drawn under now (itself, or the note that absorbed it)."""
+        while item_id not in self.items and item_id in self.merged:
+            item_id = self.merged[item_id]
+        return item_id
 
     def add(self, item: Item) -> Item:
         self.items[item.id] = item
@@ -129,10 +143,8 @@ def _known_tensors(ops: list[Function], outputs: list[Tensor]) -> dict[tuple[int
     for t in outputs:
         note(t)
     for node in ops:
-        hooks = node._hooks
-        if hooks and hooks.get("retain"):
-            for ref in hooks["retain"].values():
-                note(ref())
+        for t in retained_tensors(node).values():
+            note(t)
         saved = node._saved
         if saved is not None and saved is not _FREED:
             for v in saved:
@@ -255,13 +267,28 @@ def build_graph(*outputs: Any, params: Any = None, collapse_chains: bool = False
             note.hidden[name] = note.hidden.get(name, 0) + 1  # type: ignore[index]
             note.out_nr += 2  # the op and the tensor after it
             tensor_item[(id(obj), 0)] = note
+            model.op_ids[id(obj)] = note.id
             continue
+        consts = kept_constants(obj)
+        for c in consts.values():  # constants the op read (recorded under keep_values())
+            if (id(c), -2) not in tensor_item:
+                it = model.add(Item(f"t{n_tensors}", "constant", c, -2))
+                n_tensors += 1
+                it.name, it.shape, it.dtype, it.tensor = c.name, c.data.shape, c.data.dtype, c
+                tensor_item[(id(c), -2)] = it
         op = model.add(Item(f"op{n_ops}", "op", obj))
+        model.op_ids[id(obj)] = op.id
         n_ops += 1
         in_dtypes = []
         for i, edge in enumerate(obj.next_functions or ()):
             if edge is None:
-                op.inputs.append(None)
+                c = consts.get(i)
+                if c is not None:
+                    src = tensor_item[(id(c), -2)]
+                    model.edges.append((src.id, op.id, i))
+                    if src.dtype is not None:
+                        in_dtypes.append(src.dtype)
+                op.inputs.append(None if c is None else tensor_item[(id(c), -2)].id)
                 continue
             target, k, _ = edge
             src = tensor_item[(id(target), -1) if target._is_tensor else (id(target), k)]
@@ -287,6 +314,7 @@ def build_graph(*outputs: Any, params: Any = None, collapse_chains: bool = False
         key = (id(t.grad_fn), t._output_nr) if t.grad_fn is not None else (id(t), -1)
         model.outputs.append(tensor_item[key].id)
     model.hidden_total = sum(it.out_nr for it in notes.values())
+    model.tensor_ids = {k: it.id for k, it in tensor_item.items()}
     _assign_modules(model)
     return model
 
@@ -411,6 +439,9 @@ def _collapse_chains(model: GraphModel, keep: set[str]) -> None:
         for op in middle:
             gone.add(op.id)
             gone.update(consumers[op.id])
+            model.merged[op.id] = h.id
+            for c in consumers[op.id]:
+                model.merged[c] = h.id
         items[h.id] = h
         new_edges.append((first_in, h.id, None))
         new_edges.append((h.id, consumers[last_out][0], 0))
@@ -456,6 +487,7 @@ def _truncate(model: GraphModel, max_nodes: int, keep: set[str]) -> None:
             h.hidden[name] = h.hidden.get(name, 0) + n  # type: ignore[index]
     for it in hidden:
         del items[it.id]
+        model.merged[it.id] = h.id
     items[h.id] = h
     edges = []
     linked: set[tuple[str, str]] = set()
@@ -527,8 +559,12 @@ def _grad_text(it: Item) -> str:
 def _data_of(it: Item) -> np.ndarray | None:
     if it.tensor is not None:
         return it.tensor.data
-    if it.kind in ("intermediate", "output") and it.out_nr == 0:
-        return _saved_output(it.obj)
+    if it.kind in ("intermediate", "output"):
+        kept = kept_output(it.obj, it.out_nr)
+        if kept is not None:
+            return kept
+        if it.out_nr == 0:
+            return _saved_output(it.obj)
     return None
 
 
@@ -606,7 +642,8 @@ def _tooltip(model: GraphModel, it: Item) -> str:
     d = _data_of(it)
     if d is not None:
         lines.append("data: " + style.describe_array(d))
-    lines.append("grad: " + _grad_text(it))
+    lines.append("grad: " + ("none (a constant: nothing to learn)" if it.kind == "constant"
+                             else _grad_text(it)))
     if it.module:
         lines.append(f"module: {it.module}")
     return "\n".join(lines)
@@ -623,8 +660,8 @@ def _label(it: Item, show_data: bool, show_grad: bool) -> Any:
     parts = []
     if it.name:
         parts.append(f"<B>{html_text(it.name)}</B>")
-    elif it.kind == "output":
-        parts.append("<B>output</B>")
+    elif it.kind in ("output", "constant"):
+        parts.append(f"<B>{it.kind}</B>")
     for line in _tensor_lines(it, show_data, show_grad):
         parts.append(f'<FONT POINT-SIZE="9">{html_text(line, limit=90)}</FONT>')
     return "<" + "<BR/>".join(parts) + ">"
@@ -831,6 +868,9 @@ def render_model(model: GraphModel, *, show_data: bool = False, show_grad: bool 
                    color="#6c8ebf", fontcolor="#3b5b8c", fontsize="10")
             for it in members:
                 node_stmt(c, it)
+    if show_grad and largest > 0:
+        g.node("legend", label=style.grad_legend(largest), shape="plaintext",
+               tooltip="gradient colours: darker = larger, four decades below the largest")
     edge_labels = edge_labels or {}
     for src, dst, _ in model.edges:
         lab = edge_labels.get((src, dst))

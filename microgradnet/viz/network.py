@@ -86,7 +86,7 @@ def _apply(mods: Sequence[Any], x: Any) -> Any:
 def _forward_values(linears: list[Any], acts: list[list[Any]], pattern: Any,
                     loss: Callable[[Tensor], Tensor] | None) -> tuple[list[np.ndarray],
                                                                      list[np.ndarray] | None]:
-    """Activations of every layer for one input pattern; δ = dloss/dz per layer if ``loss``."""
+    """Activations of every layer for one input pattern; δ = −∂E/∂net per layer if ``loss``."""
     x = pattern if isinstance(pattern, Tensor) else Tensor(np.asarray(pattern))
     n_in = linears[0].weight.data.shape[1]
     if x.data.size != n_in:
@@ -113,7 +113,8 @@ def _forward_values(linears: list[Any], acts: list[list[Any]], pattern: Any,
         values.append(np.asarray(x.data).reshape(-1))
     out = loss(x)
     ds = _grad(out, zs, allow_unused=True)
-    deltas = [np.zeros(z.data.shape[1]) if d is None else np.asarray(d.data).reshape(-1)
+    # The classic error signal of the backpropagation texts: δ = −∂E/∂net.
+    deltas = [np.zeros(z.data.shape[1]) if d is None else -np.asarray(d.data).reshape(-1)
               for z, d in zip(zs, ds)]
     return values, deltas
 
@@ -137,9 +138,15 @@ def draw_network(
             "… n more" node.
         activations: one input pattern; every neuron then shows (and is coloured by) its
             activation for it.
-        deltas: the error signals δ = dL/dz of each non-input layer: a list of arrays, or a
-            function ``loss(output) -> scalar`` (needs ``activations``) to compute them with
-            one backward sweep (``.grad`` is not touched).
+        deltas: the error signals δ = −∂E/∂net of each non-input layer (the sign convention of
+            the backpropagation texts: δ_k = (t_k − o_k)·o_k(1 − o_k) for a sigmoid output
+            under E = ½Σ(t − o)²): a list of arrays, or a function ``loss(output) -> scalar``
+            (needs ``activations``) to compute them with one backward sweep (``.grad`` is
+            not touched).
+        title: a caption above the picture.
+
+    The DOT source names its layout engine (``layout=neato``), so ``dot -Tsvg network.gv``
+    draws it as intended too; a legend explains the colours.
 
     >>> import microgradnet as mg
     >>> g = mg.viz.draw_network(mg.nn.MLP([2, 4, 1]))
@@ -172,8 +179,8 @@ def draw_network(
                                  f"one per layer after the input ({len(linears)})")
 
     g = Diagram(name="network", engine="neato")
-    g.attr("graph", splines="false", outputorder="edgesfirst", fontname=style.FONT,
-           bgcolor="white", pad="0.3")
+    g.attr("graph", layout="neato", splines="false", outputorder="edgesfirst",
+           fontname=style.FONT, bgcolor="white", pad="0.3")
     g.attr("node", fontname=style.FONT, fontsize="9", shape="circle", fixedsize="true",
            style="filled", fillcolor="#ffffff", color="#333333")
     g.attr("edge", arrowsize="0.4", color="#999999")
@@ -228,7 +235,7 @@ def draw_network(
             if delta_list is not None and layer > 0:
                 d = float(delta_list[layer - 1][j])
                 lines.append("δ " + style._fmt(d))
-                tip.append(f"error signal δ = dL/dz = {d:.6g}")
+                tip.append(f"error signal δ = −∂E/∂net = {d:.6g}")
                 attrs["color"] = style.value_colour(d, dmax or 1.0) if dmax else "#333333"
                 attrs["penwidth"] = "2.5"
             label = attr_text("\n".join(lines)) if lines else attr_text("")
@@ -244,6 +251,8 @@ def draw_network(
                    tooltip=attr_text(f"bias unit feeding layer {layer + 1}: a pseudo-input "
                                      "that always outputs 1; its weights are the biases"),
                    pos=f"{x + DX * 0.35:.3f},{yb:.3f}!")
+    _legend(g, show_weights, values is not None, delta_list is not None, show_bias,
+            bottom=-(rows - 1) * dy / 2 - dy - 0.5)
     for layer, lin in enumerate(linears):
         busy = len(ids[layer]) * len(ids[layer + 1]) > 60  # many edges: thinner, lighter
         w = lin.weight.data
@@ -270,3 +279,28 @@ def _edge(g: Diagram, src: str, dst: str, w: float, wmax: float, show: bool, nam
     if dashed:
         attrs["style"] = "dashed"
     g.edge(src, dst, **attrs)
+
+
+def _legend(g: Diagram, weights: bool, values: bool, deltas: bool, bias: bool,
+            bottom: float) -> None:
+    """What the colours mean, as a small table under the first column."""
+    rows = []
+    if weights:
+        rows.append('<TR><TD><TABLE BORDER="0" CELLSPACING="1" CELLPADDING="0"><TR>'
+                    '<TD BGCOLOR="#1f77b4" WIDTH="12" HEIGHT="4"></TD>'
+                    '<TD BGCOLOR="#d62728" WIDTH="12" HEIGHT="4"></TD></TR></TABLE></TD>'
+                    '<TD ALIGN="LEFT">weight &gt; 0 (blue) / &lt; 0 (red), width ∝ |w|</TD></TR>')
+    if values:
+        rows.append('<TR><TD BGCOLOR="#a6c8e4"> </TD><TD ALIGN="LEFT">fill: activation '
+                    "(blue +, red −, white 0)</TD></TR>")
+    if deltas:
+        rows.append('<TR><TD BORDER="2" COLOR="#d62728"> </TD><TD ALIGN="LEFT">ring: error '
+                    "signal δ = −∂E/∂net (blue +, red −)</TD></TR>")
+    if bias:
+        rows.append('<TR><TD>1</TD><TD ALIGN="LEFT">bias unit (always outputs 1)</TD></TR>')
+    if not rows:
+        return
+    label = ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2"><TR><TD COLSPAN="2" '
+             'ALIGN="LEFT"><B>legend</B></TD></TR>' + "".join(rows) + "</TABLE>>")
+    g.node("legend", label=label, shape="plaintext", fixedsize="false", style="",
+           fontsize="9", pos=f"{DX * 0.5:.3f},{bottom:.3f}!")

@@ -19,6 +19,8 @@ STYLES: dict[str, dict[str, str]] = {
               "color": "#b59a3a"},
     "parameter": {"shape": "box", "style": "filled", "fillcolor": "#d5e8d4",
                   "color": "#3d7a3a", "peripheries": "2"},
+    "constant": {"shape": "box", "style": "rounded,filled", "fillcolor": "#f2f2f2",
+                 "color": "#888888"},
     "intermediate": {"shape": "box", "style": "rounded,dashed", "color": "#999999",
                      "fontsize": "9"},
     "output": {"shape": "box", "style": "rounded,filled,bold", "fillcolor": "#f8cecc",
@@ -116,3 +118,17 @@ def value_colour(v: float, largest: float) -> str:
     base = (31, 119, 180) if v >= 0 else (214, 39, 40)
     r, g, b = (round(255 + (c - 255) * t * 0.85) for c in base)
     return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def grad_legend(largest: float) -> str:
+    """An HTML-like label: what each gradient fill means, in absolute sizes."""
+    cells = []
+    n = len(_GRAD_SCALE)
+    for i, colour in enumerate(_GRAD_SCALE):
+        ratio = 10 ** (-4.0 * (1 - i / (n - 1)))
+        text = ("≤ " if i == 0 else "") + _fmt(largest * ratio)
+        font = ' COLOR="white"' if colour in DARK else ""
+        cells.append(f'<TD BGCOLOR="{colour}"><FONT POINT-SIZE="9"{font}>{text}</FONT></TD>')
+    return ('<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3"><TR>'
+            f'<TD COLSPAN="{n}"><FONT POINT-SIZE="10">fill: size of ∂E/∂x (root mean square), '
+            "log scale</FONT></TD></TR><TR>" + "".join(cells) + "</TR></TABLE>>")

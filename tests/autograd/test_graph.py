@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 import microgradnet as mg
@@ -145,3 +146,41 @@ def test_a_100000_op_chain_needs_no_recursion():
 def test_walks_reject_what_is_not_a_tensor_or_node():
     with pytest.raises(TypeError, match="postorder: .*list"):
         postorder([[1.0]])
+
+
+# -- the public read API for one node --------------------------------------------------------------
+def test_node_read_api_reports_name_inputs_saved_values_and_freeing():
+    from microgradnet.autograd import graph
+
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3.0
+    y = h.exp()
+    node = y.grad_fn
+    assert graph.op_name(node) == "exp"
+    (edge,) = graph.inputs(node)
+    assert edge[0] is h.grad_fn and edge[1] == 0 and edge[2] == (2,)
+    assert graph.num_outputs(node) == 1
+    assert graph.output_meta(node) == (((2,), np.dtype(np.float32)),)
+    np.testing.assert_allclose(graph.saved_output(node), np.exp([3.0, 6.0]), rtol=1e-6)
+    assert graph.saved_values(h.grad_fn)[0] is x
+    assert graph.call_site(h.grad_fn) is not None and "test_graph.py" in graph.call_site(h.grad_fn)
+    assert not graph.saved_freed(node)
+    y.sum().backward()
+    assert graph.saved_freed(node) and graph.saved_values(h.grad_fn) == ()
+
+
+def test_node_read_api_reports_retained_tensors_hooks_and_multi_output_meta():
+    from microgradnet.autograd import graph
+
+    x = mg.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    a, b = mg.split(x, 2)
+    assert graph.num_outputs(a.grad_fn) == 2
+    assert graph.output_meta(a.grad_fn) == (((2,), np.dtype(np.float32)),) * 2
+    assert graph.output_meta((a * 2).grad_fn) == (None,)
+    b.retain_grad()
+    h = b.register_hook(print)
+    assert graph.retained_tensors(b.grad_fn) == {1: b}
+    assert graph.hooks(b.grad_fn) == {1: [print]}
+    h.remove()
+    assert graph.hooks(b.grad_fn) == {}
+    assert graph.retained_tensors((a * 2).grad_fn) == {}

@@ -9,6 +9,7 @@ import pytest
 
 import microgradnet as mg
 from microgradnet.autograd import engine
+from microgradnet.viz import style
 from tests.viz.helpers import (
     HAS_DOT,
     dot_edges,
@@ -308,3 +309,46 @@ def test_collapse_modules_draws_one_box_per_module():
     assert "12 parameters" in boxes["m0"] and "box3d" in boxes["m0"]
     assert len(boxes) < len(full)
     assert not any("layers.0.weight" in v for v in boxes.values())
+
+
+def test_keep_values_shows_a_value_at_every_node_and_draws_constants():
+    x = mg.tensor([[1.0, 2.0]], name="x")
+    y = mg.tensor([[1.0]], name="y")
+    w = mg.tensor([[0.5, -0.25]], requires_grad=True, name="w")
+    with mg.viz.keep_values():
+        out = (((x * w).sum(axis=1, keepdims=True) + 0.5).tanh() - y).sum()
+    src = mg.viz.draw_graph(out, show_data=True).source
+    tensors = {k: v for k, v in dot_nodes(src).items() if "class=op" not in v}
+    assert tensors and all("data " in v for v in tensors.values())
+    # the constants x and y are drawn, with their values, and feed the ops that read them
+    names = {k for k, v in tensors.items() if "<B>x</B>" in v or "<B>y</B>" in v}
+    assert len(names) == 2 and all(any(s == k for s, _ in dot_edges(src)) for k in names)
+    # the value shown is the real intermediate value
+    assert "data [0.5]" in src  # x·w summed (0.5 - 0.5 = 0) + 0.5
+    # outside keep_values nothing is kept: only leaves and saved outputs have data
+    out2 = ((x * w).sum(axis=1, keepdims=True) + 0.5).tanh().sum()
+    src2 = mg.viz.draw_graph(out2, show_data=True).source
+    assert "<B>x</B>" not in src2
+
+
+def test_keep_values_restores_the_hook_and_nests():
+    from microgradnet.autograd import function
+
+    assert function.on_record is None
+    with mg.viz.keep_values():
+        with mg.viz.keep_values():
+            pass
+        assert function.on_record is not None
+    assert function.on_record is None
+
+
+def test_gradient_colours_come_with_a_legend():
+    x = mg.tensor([1.0, 2.0], requires_grad=True, name="x")
+    w = mg.tensor([3.0, 1e-3], requires_grad=True, name="w")
+    out = (x * w).sum()
+    out.backward()
+    src = mg.viz.draw_graph(out, show_grad=True).source
+    legend = dot_nodes(src)["legend"]
+    assert "size of ∂E/∂x" in legend and legend.count("BGCOLOR") == 6
+    assert f"{style.magnitude(x.grad.data):.4g}" in legend  # the largest, in absolute terms
+    assert "legend" not in dot_nodes(mg.viz.draw_graph(out).source)  # no colours, no legend

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import microgradnet as mg
+from microgradnet.viz import style
 from tests.viz.helpers import dot_edges, dot_nodes, needs_dot
 from tests.viz.models import make_mlp
 
@@ -78,11 +79,35 @@ def test_activations_and_deltas_for_one_pattern():
     nodes = dot_nodes(src)
     for j in range(3):
         assert f"activation {h[j]:.6g}"[:16] in nodes[f"n1_{j}"]
-        tip = re.search(r"dL/dz = ([-\d.e]+)", nodes[f"n1_{j}"]).group(1)
-        assert float(tip) == pytest.approx(d1[j], rel=1e-4, abs=1e-6)
-    assert float(re.search(r"dL/dz = ([-\d.e]+)", nodes["n2_0"]).group(1)) == \
-        pytest.approx(d2[0], rel=1e-4)
+        # δ is the classic error signal −∂E/∂net (the opposite sign of the gradient)
+        tip = re.search(r"δ = −∂E/∂net = ([-\d.e]+)", nodes[f"n1_{j}"]).group(1)
+        assert float(tip) == pytest.approx(-d1[j], rel=1e-4, abs=1e-6)
+    assert float(re.search(r"δ = −∂E/∂net = ([-\d.e]+)", nodes["n2_0"]).group(1)) == \
+        pytest.approx(-d2[0], rel=1e-4)
+    label = re.search(r'label="([^"]*)"', nodes["n2_0"]).group(1)
+    assert f"δ {style._fmt(-d2[0])}" in label  # the label shows the same sign
     assert all(p.grad is None for p in net.parameters())  # the deltas left .grad alone
+
+
+def test_sigmoid_output_delta_matches_the_classic_formula():
+    """δ_k = (t_k − o_k)·o_k(1 − o_k) for a sigmoid output under E = ½Σ(t − o)²."""
+    mg.manual_seed(1)
+    net = mg.nn.MLP([2, 3, 1], activation="sigmoid", output_activation="sigmoid")
+    x, t = np.array([1.0, 0.5]), 1.0
+    src = mg.viz.draw_network(net, activations=x,
+                              deltas=lambda o: 0.5 * ((t - o) ** 2).sum()).source
+    with mg.no_grad():
+        o = float(net(mg.tensor(x[None])).item())
+    d = float(re.search(r"δ = −∂E/∂net = ([-\d.e]+)", dot_nodes(src)["n2_0"]).group(1))
+    assert d == pytest.approx((t - o) * o * (1 - o), rel=1e-4) and d > 0
+
+
+def test_network_source_names_its_layout_engine_and_has_a_legend():
+    src = mg.viz.draw_network(make_mlp([2, 2, 1]), activations=[1.0, 0.0],
+                              deltas=lambda out: out.sum()).source
+    assert "layout=neato" in src  # so 'dot -Tsvg network.gv' keeps the pinned positions
+    legend = dot_nodes(src)["legend"]
+    assert "weight &gt; 0" in legend and "activation" in legend and "−∂E/∂net" in legend
 
 
 def test_explicit_deltas_and_errors():
