@@ -6,14 +6,14 @@ from typing import Any
 
 import numpy as np
 
+from microgradnet._checks import as_shape, as_size
 from microgradnet.random import get_generator
 from microgradnet.tensor import Tensor, _check_grad_dtype, as_dtype, get_default_dtype
 
 
-def _shape(shape: tuple[Any, ...]) -> tuple[int, ...]:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    return tuple(int(s) for s in shape)
+def _shape(shape: tuple[Any, ...], what: str = "shape") -> tuple[int, ...]:
+    """``f(2, 3)`` or ``f((2, 3))``; float sizes are a TypeError (NumPy and PyTorch agree)."""
+    return as_shape(shape, what)
 
 
 def _new(arr: np.ndarray, requires_grad: bool, name: str | None = None) -> Tensor:
@@ -63,7 +63,7 @@ def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor
     tensor([[0., 0., 0.],
             [0., 0., 0.]])
     """
-    return _new(np.zeros(_shape(shape), _dt(dtype)), requires_grad)
+    return _new(np.zeros(_shape(shape, "zeros"), _dt(dtype)), requires_grad)
 
 
 def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -72,7 +72,7 @@ def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     >>> mg.ones(2)
     tensor([1., 1.])
     """
-    return _new(np.ones(_shape(shape), _dt(dtype)), requires_grad)
+    return _new(np.ones(_shape(shape, "ones"), _dt(dtype)), requires_grad)
 
 
 def empty(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -82,7 +82,7 @@ def empty(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor
     >>> t.shape, t.dtype
     ((2, 3), dtype('float32'))
     """
-    return _new(np.empty(_shape(shape), _dt(dtype)), requires_grad)
+    return _new(np.empty(_shape(shape, "empty"), _dt(dtype)), requires_grad)
 
 
 def full(shape: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -92,7 +92,7 @@ def full(shape: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = F
     tensor([[7., 7.],
             [7., 7.]])
     """
-    shp = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    shp = _shape((shape,) if not isinstance(shape, (tuple, list)) else tuple(shape), "full")
     if dtype is None:
         dtype = (get_default_dtype() if isinstance(fill_value, float) else
                  np.asarray(fill_value).dtype)
@@ -155,6 +155,11 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
     """
     if end is None:
         start, end = 0, start
+    for name, v in (("start", start), ("end", end), ("step", step)):
+        if isinstance(v, (str, bytes, type(None))):
+            raise TypeError(f"arange: {name} must be a number, got {type(v).__name__}")
+    if step == 0:
+        raise ValueError("arange: step must not be zero")
     arr = np.arange(start, end, step)
     if dtype is not None:
         arr = arr.astype(as_dtype(dtype))
@@ -170,7 +175,10 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None,
     >>> mg.linspace(0, 1, 5)
     tensor([0.  , 0.25, 0.5 , 0.75, 1.  ])
     """
-    return _new(np.linspace(start, end, int(steps)).astype(_dt(dtype)), requires_grad)
+    n = as_size(steps, "linspace: steps")
+    if n < 0:
+        raise ValueError(f"linspace: steps must be >= 0, got {n}")
+    return _new(np.linspace(start, end, n).astype(_dt(dtype)), requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -180,7 +188,9 @@ def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = F
     tensor([[1., 0.],
             [0., 1.]])
     """
-    return _new(np.eye(int(n), None if m is None else int(m), dtype=_dt(dtype)), requires_grad)
+    rows = _shape((n,), "eye")[0]
+    cols = None if m is None else _shape((m,), "eye")[0]
+    return _new(np.eye(rows, cols, dtype=_dt(dtype)), requires_grad)
 
 
 def rand(*shape: Any, dtype: Any = None, requires_grad: bool = False,
@@ -192,7 +202,7 @@ def rand(*shape: Any, dtype: Any = None, requires_grad: bool = False,
     tensor([0.637 , 0.2698])
     """
     g = get_generator(generator)
-    return _new(g.random(_shape(shape)).astype(_dt(dtype)), requires_grad)
+    return _new(g.random(_shape(shape, "rand")).astype(_dt(dtype)), requires_grad)
 
 
 def randn(*shape: Any, dtype: Any = None, requires_grad: bool = False,
@@ -205,7 +215,7 @@ def randn(*shape: Any, dtype: Any = None, requires_grad: bool = False,
     ((2, 3), dtype('float32'))
     """
     g = get_generator(generator)
-    return _new(g.standard_normal(_shape(shape)).astype(_dt(dtype)), requires_grad)
+    return _new(g.standard_normal(_shape(shape, "randn")).astype(_dt(dtype)), requires_grad)
 
 
 def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None,
@@ -219,7 +229,7 @@ def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None
     if high is None:
         low, high = 0, low
     g = get_generator(generator)
-    shp = (int(size),) if isinstance(size, (int, np.integer)) else tuple(size)
+    shp = _shape((size,) if not isinstance(size, (tuple, list)) else tuple(size), "randint")
     d = np.int64 if dtype is None else as_dtype(dtype)
     return _new(g.integers(low, high, shp).astype(d), False)
 
@@ -231,4 +241,5 @@ def randperm(n: int, generator: np.random.Generator | None = None) -> Tensor:
     >>> sorted(mg.randperm(4).tolist())
     [0, 1, 2, 3]
     """
-    return _new(get_generator(generator).permutation(int(n)).astype(np.int64), False)
+    count = _shape((n,), "randperm")[0]
+    return _new(get_generator(generator).permutation(count).astype(np.int64), False)

@@ -64,6 +64,8 @@ def _to_array(data: Any, dtype: DTypeLike = None, copy: bool = True) -> np.ndarr
         arr = data.data
         return arr.astype(dt) if dt is not None else (arr.copy() if copy else arr)
     if isinstance(data, np.ndarray):
+        if data.dtype.kind not in _NUMERIC_KINDS:
+            raise _not_numeric(data, data)
         if dt is not None and dt != data.dtype:
             return data.astype(dt)
         return data.copy() if copy else data
@@ -75,14 +77,27 @@ def _to_array(data: Any, dtype: DTypeLike = None, copy: bool = True) -> np.ndarr
         arr = np.array(data)
         if arr.dtype == np.float64 and dt is None:
             arr = arr.astype(_default_dtype)
-    if arr.dtype == object:
-        raise TypeError(
-            f"cannot build a tensor from {type(data).__name__}: expected numbers, nested "
-            "lists of numbers with a regular shape, or a NumPy array"
-        )
+    if arr.dtype.kind not in _NUMERIC_KINDS:
+        raise _not_numeric(data, arr)
     if dt is not None and arr.dtype != dt:
         arr = arr.astype(dt)
     return arr
+
+
+_NUMERIC_KINDS = "biufc"  # bools, integers, floats, complex: what a tensor holds
+
+
+def _not_numeric(data: Any, arr: np.ndarray) -> TypeError:
+    """The TypeError for data a tensor cannot hold (strings, objects, dates), naming it."""
+    if isinstance(data, np.ndarray):
+        return TypeError(f"cannot build a tensor from an ndarray of dtype {arr.dtype} (shape "
+                         f"{arr.shape}): tensors hold numbers and bools, never objects")
+    if arr.dtype == object:
+        return TypeError(
+            f"cannot build a tensor from {type(data).__name__} {data!r:.40}: expected numbers, "
+            "nested lists of numbers with a regular shape, or a NumPy array")
+    return TypeError(f"cannot build a tensor from {type(data).__name__} {data!r:.40} (dtype "
+                     f"{arr.dtype}): tensors hold numbers and bools")
 
 
 def _flat(seq: Any) -> list[Any]:
@@ -786,6 +801,87 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.data.shape[0]))
 
+    # -- more math (ops/special.py, ops/scan.py) --------------------------------------------
+    def arcsin(self) -> Tensor:
+        return _sp.arcsin(self)
+
+    def arccos(self) -> Tensor:
+        return _sp.arccos(self)
+
+    def arctan(self) -> Tensor:
+        return _sp.arctan(self)
+
+    def sinh(self) -> Tensor:
+        return _sp.sinh(self)
+
+    def cosh(self) -> Tensor:
+        return _sp.cosh(self)
+
+    def arcsinh(self) -> Tensor:
+        return _sp.arcsinh(self)
+
+    def arccosh(self) -> Tensor:
+        return _sp.arccosh(self)
+
+    def arctanh(self) -> Tensor:
+        return _sp.arctanh(self)
+
+    def exp2(self) -> Tensor:
+        return _sp.exp2(self)
+
+    def erfc(self) -> Tensor:
+        return _sp.erfc(self)
+
+    def floor(self) -> Tensor:
+        return _sp.floor(self)
+
+    def ceil(self) -> Tensor:
+        return _sp.ceil(self)
+
+    def trunc(self) -> Tensor:
+        return _sp.trunc(self)
+
+    def round(self, decimals: int = 0) -> Tensor:
+        return _sp.round(self, decimals)
+
+    def arctan2(self, other: Any) -> Tensor:
+        return _sp.arctan2(self, other)
+
+    def hypot(self, other: Any) -> Tensor:
+        return _sp.hypot(self, other)
+
+    def logaddexp(self, other: Any) -> Tensor:
+        return _sp.logaddexp(self, other)
+
+    def cumsum(self, axis: Any = None, **kw: Any) -> Tensor:
+        return _scan.cumsum(self, axis, **kw)
+
+    def cumprod(self, axis: Any = None, **kw: Any) -> Tensor:
+        return _scan.cumprod(self, axis, **kw)
+
+    def diff(self, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None,
+             **kw: Any) -> Tensor:
+        return _scan.diff(self, n, axis, prepend, append, **kw)
+
+    # -- diagonals, triangles (ops/diagonal.py) ---------------------------------------------
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1, **kw: Any) -> Tensor:
+        return _diag.diagonal(self, offset, axis1, axis2, **kw)
+
+    def diag_embed(self, offset: int = 0, axis1: int = -2, axis2: int = -1) -> Tensor:
+        return _diag.diag_embed(self, offset, axis1, axis2)
+
+    def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
+        return _diag.trace(self, offset, axis1, axis2)
+
+    def diag(self, k: int = 0) -> Tensor:
+        return _diag.diag(self, k)
+
+    def tril(self, k: int = 0) -> Tensor:
+        return _diag.tril(self, k)
+
+    def triu(self, k: int = 0) -> Tensor:
+        return _diag.triu(self, k)
+
     # -- display -----------------------------------------------------------------------------
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
@@ -836,11 +932,14 @@ from microgradnet.autograd import api as _api  # noqa: E402
 from microgradnet.autograd import function as _function  # noqa: E402
 from microgradnet.ops import arithmetic as _ar  # noqa: E402
 from microgradnet.ops import comparison as _cmp  # noqa: E402
+from microgradnet.ops import diagonal as _diag  # noqa: E402
 from microgradnet.ops import elementwise as _ew  # noqa: E402
 from microgradnet.ops import indexing as _idx  # noqa: E402
 from microgradnet.ops import linalg as _la  # noqa: E402
 from microgradnet.ops import reduction as _red  # noqa: E402
+from microgradnet.ops import scan as _scan  # noqa: E402
 from microgradnet.ops import shape as _shape  # noqa: E402
+from microgradnet.ops import special as _sp  # noqa: E402
 
 # The hottest operators call the op functions directly: one Python call less per operation.
 Tensor.__add__ = Tensor.__radd__ = _ar.add  # type: ignore[assignment]

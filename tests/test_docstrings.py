@@ -22,6 +22,8 @@ NAMESPACES: list[tuple[str, Any]] = [
     ("mg.nn.init", mg.nn.init),
     ("mg.nn.utils", mg.nn.utils),
     ("mg.functional", mg.functional),
+    ("mg.integrate", mg.integrate),
+    ("mg.optimize", mg.optimize),
     ("mg.data", mg.data),
     ("mg.train", mg.train),
     ("mg.viz", mg.viz),

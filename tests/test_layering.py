@@ -11,10 +11,13 @@ PKG = Path(__file__).resolve().parents[1] / "microgradnet"
 # Rank of each layer; a module may import only from its own rank or lower.
 LAYERS = {
     "functional": 1,
+    "integrate": 1,
     "nn": 2,
+    "optimize": 2,
     "optim": 3,
     "data": 4,
     "train": 5,
+    "compile": 5,
     "serialization": 1,
     "viz": 6,
     "cli": 7,

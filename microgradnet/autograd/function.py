@@ -50,6 +50,8 @@ _dual_mode = _DualMode()
 
 
 _internal_code: dict[int, tuple[Any, bool]] = {}  # id(code) -> (code, inside microgradnet?)
+# Bounded, so code objects of re-run notebook cells are not kept forever (cleared when full).
+_CODE_CACHE_MAX = 2048
 
 
 def user_call_site(f: Any = None) -> tuple[Any, int] | None:
@@ -64,6 +66,8 @@ def user_call_site(f: Any = None) -> tuple[Any, int] | None:
         # Keyed by id: hashing a code object hashes its whole bytecode, far too slow here.
         hit = cache.get(id(code))
         if hit is None or hit[0] is not code:
+            if len(cache) >= _CODE_CACHE_MAX:
+                cache.clear()
             hit = cache[id(code)] = (code, code.co_filename.startswith(_PKG_DIR))
         if not hit[1]:
             return code, f.f_lineno
@@ -197,7 +201,7 @@ class Function:
         if type(out) is not np.ndarray:
             if type(out) is tuple:
                 return _wrap_outputs(ctx, out, edges is not None)
-            out = out.data if isinstance(out, Tensor) else np.asarray(out)
+            out = out.data if isinstance(out, Tensor) else _forward_array(cls, out)
         if edges is not None and out.dtype.kind in "fc":
             t = _make(out, True, ctx)
         else:  # not recorded (or an integer/bool result, which cannot carry gradients)
@@ -402,11 +406,21 @@ def _scratch(cls: type[Function]) -> Function:
     return ctx
 
 
+def _forward_array(cls: type, out: Any) -> np.ndarray:
+    """What a forward returned, as an array of numbers; anything else is a TypeError."""
+    arr = np.asarray(out)
+    if arr.dtype.kind not in "biufc":
+        raise TypeError(f"{cls.__name__}.forward returned {type(out).__name__} "
+                        f"{out!r:.40}; a forward must return a Tensor or array of numbers "
+                        "(or a tuple of them)")
+    return arr
+
+
 def _wrap_outputs(node: Function, outs: tuple[Any, ...], record: bool) -> tuple[Tensor, ...]:
     """Outputs of a multi-output node; integer/bool outputs never carry gradients."""
     res = []
     for i, o in enumerate(outs):
-        arr = o.data if isinstance(o, Tensor) else np.asarray(o)
+        arr = o.data if isinstance(o, Tensor) else _forward_array(type(node), o)
         diff = record and arr.dtype.kind in "fc"
         t = Tensor._make(arr, diff, node if diff else None)
         t._output_nr = i

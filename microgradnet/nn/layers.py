@@ -16,6 +16,7 @@ from typing import Any, overload
 import numpy as np
 
 from microgradnet import functional as F
+from microgradnet._checks import as_size
 from microgradnet.nn import init
 from microgradnet.nn.module import Module, Parameter
 from microgradnet.tensor import Tensor, as_dtype, get_default_dtype
@@ -52,6 +53,8 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  dtype: Any = None, generator: np.random.Generator | None = None) -> None:
         super().__init__()
+        in_features = as_size(in_features, "Linear: in_features")
+        out_features = as_size(out_features, "Linear: out_features")
         if in_features < 0 or out_features < 0:
             raise ValueError(f"Linear: sizes must be >= 0, got in_features={in_features}, "
                              f"out_features={out_features}")

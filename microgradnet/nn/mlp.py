@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from microgradnet._checks import as_size
 from microgradnet.nn import init as _init
 from microgradnet.nn.layers import (
     ELU,
@@ -115,7 +116,9 @@ class MLP(Module):
                  output_activation: Any = None, init: Any = None, bias: bool = True,
                  dtype: Any = None, generator: np.random.Generator | None = None) -> None:
         super().__init__()
-        sizes = [int(s) for s in sizes]
+        if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
+            raise TypeError(f"MLP: sizes must be a list of ints, got {type(sizes).__name__}")
+        sizes = [as_size(s, "MLP: sizes") for s in sizes]
         if len(sizes) < 2 or any(s <= 0 for s in sizes):
             raise ValueError(f"MLP: sizes must list at least two positive layer sizes (input "
                              f"first, output last), got {sizes}")

@@ -39,7 +39,8 @@ def _norm_one(i: Any) -> Any:
     if isinstance(i, Tensor):
         i = i.data
     elif isinstance(i, list):
-        i = np.asarray(i)
+        # an empty list selects nothing (NumPy and PyTorch): int indices, not float64
+        i = np.asarray(i) if i else np.empty(0, dtype=np.intp)
     if isinstance(i, np.ndarray) and i.dtype.kind not in "iub":
         raise IndexError(f"indices must be integers or booleans, got an array of {i.dtype}")
     return i

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from microgradnet._checks import as_size
 from microgradnet.autograd.function import Function
 from microgradnet.ops._util import as_tensor, axis_args, normalize_axes, sum_to_shape
 from microgradnet.tensor import Tensor
@@ -42,11 +43,11 @@ __all__ = [
 ]
 
 
-def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
-    """Accept ``f(2, 3)`` and ``f((2, 3))``."""
+def _shape_arg(shape: tuple[Any, ...], op: str = "reshape") -> tuple[int, ...]:
+    """Accept ``f(2, 3)`` and ``f((2, 3))``; a float size is a TypeError (``int(3.7)`` is 3)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    return tuple(int(s) for s in shape)
+    return tuple(as_size(s, op) for s in shape)
 
 
 class Reshape(Function):
@@ -228,7 +229,7 @@ def squeeze(x: Any, axis: Any = None, **kw: Any) -> Tensor:
         new = tuple(s for s in shape if s != 1)
     else:
         axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-        axes = {int(a) % max(nd, 1) for a in axes}
+        axes = {_check_axis(a, max(nd, 1), "squeeze", shape) for a in axes}
         new = tuple(s for i, s in enumerate(shape) if not (i in axes and s == 1))
     return reshape(x, new)
 
@@ -649,7 +650,7 @@ class Tile(Function):
 
 
 def _reps(reps: tuple[Any, ...], op: str) -> tuple[int, ...]:
-    out = _shape_arg(reps)
+    out = _shape_arg(reps, op)
     if any(r < 0 for r in out):
         raise ValueError(f"{op}: repetitions must be non-negative, got {out}")
     return out
@@ -677,6 +678,9 @@ def tile(x: Any, reps: Any) -> Tensor:
     [1, 2, 1, 2]
     """
     x = as_tensor(x)
+    if not isinstance(reps, (int, np.integer, tuple, list)) or isinstance(reps, bool):
+        raise TypeError(f"tile: reps must be an int or a tuple of ints, got "
+                        f"{type(reps).__name__} {reps!r:.40}")
     r = _reps((reps,) if isinstance(reps, (int, np.integer)) else (tuple(reps),), "tile")
     r = (1,) * (x.data.ndim - len(r)) + r
     return Tile.apply(x, r)
