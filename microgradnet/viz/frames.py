@@ -424,7 +424,9 @@ def _grad_text(name: str, values: list[np.ndarray], arrived: int, uses: int) -> 
     total = values[0] if len(values) == 1 else np.sum(values, axis=0)
     if uses <= 1:
         return [f"∂E/∂{name} = {style.describe_array(total)}"]
-    if all(v.size <= 3 for v in values):
+    if len(values) == 1:
+        sums = style.describe_array(total)
+    elif all(v.size <= 3 for v in values):
         sums = " + ".join(style.describe_array(v) for v in values) + \
             f" = {style.describe_array(total)}"
     else:
@@ -596,13 +598,14 @@ def backward_frames(
         else:
             op_state(frame, it, up, passed, dict(style.CURRENT, style="rounded,filled"))
             names = [sweep.names.get(s, s) for s in op_inputs(it) if s is not None]
-            to = ", ".join(f"{_short(p)} to {n}" for p, n in
-                           zip([p for p, s in zip(passed, op_inputs(it)) if s is not None],
-                               names) if p is not None)
+            sent = [f"{_short(p)} to {n}" for p, n in
+                    zip([p for p, s in zip(passed, op_inputs(it)) if s is not None], names)
+                    if p is not None]
+            to = " and ".join(sent) if len(sent) <= 2 else ", ".join(sent)
             captions[frame] = (f"Step {k} of {n_steps}: {op_name(node)} receives "
-                               f"{_short(up) if up is not None else 'no gradient'} and passes "
-                               f"{to or 'nothing'} back (chain rule: upstream × local "
-                               f"derivative; rule {_rule_name(node)}).")
+                               f"{_short(up) if up is not None else 'no gradient'} and, by the "
+                               f"chain rule (upstream × local derivative), passes back "
+                               f"{to or 'nothing'}.")
         prev_current = op_id
     sweep.do_layout()
     return [Frame(sweep, i, captions[i], currents[i]) for i in range(len(captions))]
