@@ -166,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="seed for data, initial weights and shuffling, 0 to 2**32-1 "
                            "(default: 0)")
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
+    demo.add_argument("--compile", action="store_true",
+                      help="replay each training step as traced NumPy code (mg.compile)")
     return parser
 
 
@@ -303,7 +305,8 @@ def run_demo(args: argparse.Namespace) -> int:
         try:
             history = train.fit(model, loss_fn, optimizer, train_loader, epochs=epochs,
                                 val_data=(X_test, y_test), progress=not args.no_progress,
-                                seed=args.seed, callbacks=[keep_best])
+                                seed=args.seed, callbacks=[keep_best],
+                                compile=args.compile)
         except (RuntimeError, FloatingPointError, ArithmeticError) as exc:
             history, failure = exc.history, str(exc)  # type: ignore[attr-defined]
     seconds = time.perf_counter() - started
