@@ -533,7 +533,7 @@ def backward_frames(
     n_steps = len(steps)
     captions = [f"Before the backward sweep: the seed ∂E/∂E = {style.describe_array(seed)} "
                 f"waits at the output; {n_steps} op{'s' if n_steps != 1 else ''} to go."]
-    currents: list[str | None] = [None]
+    currents: list[str | None] = [out_id]  # where each frame happens (the page pans there)
     frame = 0
     prev_current: str | None = None
     prev_edges: list[int] = []
@@ -694,9 +694,8 @@ ctrl+scroll to zoom</span>
   }}
   function home() {{
     s = Math.max(fitScale(), readable());
-    tx = Math.max(0, (view.clientWidth - W * s) / 2);
+    tx = (view.clientWidth - W * s) / 2;   // centred; a larger picture starts at its top
     ty = Math.max(0, (view.clientHeight - H * s) / 2);
-    if (W * s > view.clientWidth) tx = view.clientWidth - W * s;  // output side first
     apply();
   }}
   function current() {{
