@@ -263,8 +263,13 @@ class _Sweep:
         self.edge_index = {(s, d): k for k, (s, d, _) in enumerate(model.edges)}
         self.layout: dict[str, Any] | None = None
         self.tips: dict[str, str] = {}
+        self.top = "E"  # the symbol of the output in ∂E/∂x (the output's own name if it has one)
+
+    def sym(self, text: str) -> str:
+        return text if self.top == "E" else text.replace("∂E/∂", f"∂{self.top}/∂")
 
     def set_node(self, frame: int, item: str, lines: list[str], attrs: dict[str, str]) -> None:
+        lines = [self.sym(line) for line in lines]
         states = self.node_states.setdefault(item, [])
         if states and states[-1][0] == frame:
             states[-1] = (frame, lines, attrs)
@@ -272,6 +277,7 @@ class _Sweep:
             states.append((frame, lines, attrs))
 
     def set_edge(self, frame: int, k: int, label: str | None, active: bool) -> None:
+        label = None if label is None else self.sym(label)
         self.edge_states.setdefault(k, []).append((frame, label, active))
 
     @staticmethod
@@ -477,6 +483,7 @@ def backward_frames(
     _limit(model, max_nodes, set(model.outputs))
     sweep = _Sweep(model, rankdir, _display_names(model))
     items = model.items
+    sweep.top = items[model.outputs[0]].name or "E"
 
     # How many consumers each tensor has (in the recorded graph, hidden parts included).
     uses: dict[str, int] = {}
@@ -531,8 +538,9 @@ def backward_frames(
         elif it.kind != "module":
             tensor_state(0, it.id, False)
     n_steps = len(steps)
-    captions = [f"Before the backward sweep: the seed ∂E/∂E = {style.describe_array(seed)} "
-                f"waits at the output; {n_steps} op{'s' if n_steps != 1 else ''} to go."]
+    captions = [f"Before the backward sweep: the seed ∂E/∂{sweep.top} = "
+                f"{style.describe_array(seed)} waits at the output; {n_steps} "
+                f"op{'s' if n_steps != 1 else ''} to go."]
     currents: list[str | None] = [out_id]  # where each frame happens (the page pans there)
     frame = 0
     prev_current: str | None = None
@@ -608,7 +616,7 @@ def backward_frames(
                                f"{to or 'nothing'}.")
         prev_current = op_id
     sweep.do_layout()
-    return [Frame(sweep, i, captions[i], currents[i]) for i in range(len(captions))]
+    return [Frame(sweep, i, sweep.sym(captions[i]), currents[i]) for i in range(len(captions))]
 
 
 # -- writing the frames -------------------------------------------------------------------------
