@@ -66,11 +66,15 @@ from microgradnet.ops.comparison import (
     lt,
     ne,
 )
+from microgradnet.ops.diagonal import *  # noqa: F403
+from microgradnet.ops.einsum import einsum
 from microgradnet.ops.elementwise import *  # noqa: F403
 from microgradnet.ops.indexing import *  # noqa: F403
 from microgradnet.ops.linalg import dot, matmul, outer
 from microgradnet.ops.reduction import *  # noqa: F403
+from microgradnet.ops.scan import *  # noqa: F403
 from microgradnet.ops.shape import *  # noqa: F403
+from microgradnet.ops.special import *  # noqa: F403
 from microgradnet.random import manual_seed
 from microgradnet.tensor import Tensor, get_default_dtype, set_default_dtype  # noqa: I001
 
@@ -93,6 +97,7 @@ from microgradnet import (  # noqa: E402
     data,
     functional,
     integrate,
+    linalg,
     nn,
     optim,
     optimize,
@@ -106,4 +111,5 @@ from microgradnet.autograd.anomaly import (  # noqa: E402
     set_detect_anomaly,
 )
 from microgradnet.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
+from microgradnet.compile import compile  # noqa: E402,A004  (mg.compile, as torch.compile)
 from microgradnet.serialization import *  # noqa: E402,F403

@@ -138,6 +138,14 @@ class Tensor:
 
     __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_vc", "_meta", "_output_nr",
                  "__weakref__")
+    # The slots' types (set through the slot descriptors by ``_fields`` and ``_make``).
+    data: np.ndarray
+    grad: Tensor | None
+    requires_grad: bool
+    grad_fn: Any
+    _vc: Any
+    _meta: dict[str, Any] | None
+    _output_nr: int
     __array_ufunc__ = None  # NumPy defers to our reflected operators: ``array + tensor`` works
     _is_tensor = True
 
@@ -255,7 +263,7 @@ class Tensor:
             return self.data.astype(dtype)
         return self.data.copy() if copy else self.data
 
-    def item(self) -> Any:
+    def item(self) -> float:  # a Python int, float or bool (typed float: the numeric tower)
         if self.data.size != 1:
             raise ValueError(
                 f"item(): only one-element tensors can be converted to a Python number, "
@@ -801,6 +809,87 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.data.shape[0]))
 
+    # -- more math (ops/special.py, ops/scan.py) --------------------------------------------
+    def arcsin(self) -> Tensor:
+        return _sp.arcsin(self)
+
+    def arccos(self) -> Tensor:
+        return _sp.arccos(self)
+
+    def arctan(self) -> Tensor:
+        return _sp.arctan(self)
+
+    def sinh(self) -> Tensor:
+        return _sp.sinh(self)
+
+    def cosh(self) -> Tensor:
+        return _sp.cosh(self)
+
+    def arcsinh(self) -> Tensor:
+        return _sp.arcsinh(self)
+
+    def arccosh(self) -> Tensor:
+        return _sp.arccosh(self)
+
+    def arctanh(self) -> Tensor:
+        return _sp.arctanh(self)
+
+    def exp2(self) -> Tensor:
+        return _sp.exp2(self)
+
+    def erfc(self) -> Tensor:
+        return _sp.erfc(self)
+
+    def floor(self) -> Tensor:
+        return _sp.floor(self)
+
+    def ceil(self) -> Tensor:
+        return _sp.ceil(self)
+
+    def trunc(self) -> Tensor:
+        return _sp.trunc(self)
+
+    def round(self, decimals: int = 0) -> Tensor:
+        return _sp.round(self, decimals)
+
+    def arctan2(self, other: Any) -> Tensor:
+        return _sp.arctan2(self, other)
+
+    def hypot(self, other: Any) -> Tensor:
+        return _sp.hypot(self, other)
+
+    def logaddexp(self, other: Any) -> Tensor:
+        return _sp.logaddexp(self, other)
+
+    def cumsum(self, axis: Any = None, **kw: Any) -> Tensor:
+        return _scan.cumsum(self, axis, **kw)
+
+    def cumprod(self, axis: Any = None, **kw: Any) -> Tensor:
+        return _scan.cumprod(self, axis, **kw)
+
+    def diff(self, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None,
+             **kw: Any) -> Tensor:
+        return _scan.diff(self, n, axis, prepend, append, **kw)
+
+    # -- diagonals, triangles (ops/diagonal.py) ---------------------------------------------
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1, **kw: Any) -> Tensor:
+        return _diag.diagonal(self, offset, axis1, axis2, **kw)
+
+    def diag_embed(self, offset: int = 0, axis1: int = -2, axis2: int = -1) -> Tensor:
+        return _diag.diag_embed(self, offset, axis1, axis2)
+
+    def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
+        return _diag.trace(self, offset, axis1, axis2)
+
+    def diag(self, k: int = 0) -> Tensor:
+        return _diag.diag(self, k)
+
+    def tril(self, k: int = 0) -> Tensor:
+        return _diag.tril(self, k)
+
+    def triu(self, k: int = 0) -> Tensor:
+        return _diag.triu(self, k)
+
     # -- display -----------------------------------------------------------------------------
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
@@ -851,11 +940,14 @@ from microgradnet.autograd import api as _api  # noqa: E402
 from microgradnet.autograd import function as _function  # noqa: E402
 from microgradnet.ops import arithmetic as _ar  # noqa: E402
 from microgradnet.ops import comparison as _cmp  # noqa: E402
+from microgradnet.ops import diagonal as _diag  # noqa: E402
 from microgradnet.ops import elementwise as _ew  # noqa: E402
 from microgradnet.ops import indexing as _idx  # noqa: E402
 from microgradnet.ops import linalg as _la  # noqa: E402
 from microgradnet.ops import reduction as _red  # noqa: E402
+from microgradnet.ops import scan as _scan  # noqa: E402
 from microgradnet.ops import shape as _shape  # noqa: E402
+from microgradnet.ops import special as _sp  # noqa: E402
 
 # The hottest operators call the op functions directly: one Python call less per operation.
 Tensor.__add__ = Tensor.__radd__ = _ar.add  # type: ignore[assignment]

@@ -421,6 +421,23 @@ def _scalar(loss: Any) -> Tensor:
     return loss
 
 
+def _compiled_step(model: Any, loss_fn: Any, optimizer: Any) -> Any:
+    """fit's training step as one ``mg.compile``d function (returns loss and output)."""
+    from microgradnet.compile import compile as compile_step
+
+    def train_step(xb: Tensor, yb: Tensor) -> tuple[Tensor, Tensor]:
+        output = model(xb)
+        loss = _scalar(loss_fn(output, yb))
+        if not np.isfinite(loss.data):  # fit stops before this batch's step (a replay guard)
+            return loss, output
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss, output
+
+    return compile_step(train_step)
+
+
 def _set_mode(model: Any, training: bool) -> None:
     if hasattr(model, "train") and callable(model.train):
         model.train(training)
@@ -567,6 +584,7 @@ def fit(
     metrics: Metrics = "auto",
     batch_size: int | None = None,
     nonfinite: str = "stop",
+    compile: bool = False,
 ) -> History:
     """Train ``model`` by backpropagation: the classic loop of the literature (see the module).
 
@@ -582,6 +600,9 @@ def fit(
             ``loss``).
         progress: a progress bar; ``False`` for silence.
         seed: seeds ``mg.manual_seed`` and the shuffling of an ``(X, y)`` pair.
+        compile: run each training step through ``mg.compile`` (trace once, replay flat
+            NumPy code; bit for bit the same training). Off by default: eager steps keep
+            hooks, tracebacks and debugging exactly as written. See docs/compile.md.
         metrics: ``"auto"`` (accuracy for classification targets), ``"accuracy"``, ``None``,
             or a dict of name -> ``fn(output, target)`` on NumPy arrays.
         nonfinite: what a NaN or infinite batch loss does: ``"stop"`` (default) ends training
@@ -614,6 +635,7 @@ def fit(
     reduction = getattr(loss_fn, "reduction", "mean")
     logits = _uses_logits(loss_fn)
 
+    step = _compiled_step(model, loss_fn, optimizer) if compile else None
     history = History()
     callbacks = list(callbacks)
     for cb in callbacks:
@@ -632,15 +654,22 @@ def fit(
             _set_mode(model, True)
             meter = _Meter(reduction, accuracy, logits, custom)
             for batch, (xb, yb) in enumerate(loader):  # present every pattern (batch)
-                output = model(xb)                        # forward sweep
-                loss = _scalar(loss_fn(output, yb))       # error against the targets
-                value = loss.item()
-                if not math.isfinite(value):
-                    _non_finite(history, value, epoch, batch, nonfinite)
-                    break
-                optimizer.zero_grad()
-                loss.backward()                           # backward sweep: dE/dw
-                optimizer.step()                          # weight update (delta rule)
+                if step is not None:
+                    loss, output = step(xb, yb)           # the same step, replayed
+                    value = loss.item()
+                    if not math.isfinite(value):          # the step did not update
+                        _non_finite(history, value, epoch, batch, nonfinite)
+                        break
+                else:
+                    output = model(xb)                    # forward sweep
+                    loss = _scalar(loss_fn(output, yb))   # error against the targets
+                    value = loss.item()
+                    if not math.isfinite(value):
+                        _non_finite(history, value, epoch, batch, nonfinite)
+                        break
+                    optimizer.zero_grad()
+                    loss.backward()                       # backward sweep: dE/dw
+                    optimizer.step()                      # weight update (delta rule)
                 meter.add(value, output.data, yb.data)
                 for cb in callbacks:
                     cb.on_batch_end(batch, value)
@@ -682,7 +711,7 @@ def fit(
         bar.close(history)
         _end_callbacks(callbacks, history, error)
     if history.stop_reason == "non_finite":
-        warnings.warn(history.stop_message, RuntimeWarning, stacklevel=2)
+        warnings.warn(str(history.stop_message), RuntimeWarning, stacklevel=2)
     return history
 
 

@@ -17,6 +17,7 @@ LAYERS = {
     "optim": 3,
     "data": 4,
     "train": 5,
+    "compile": 5,
     "serialization": 1,
     "viz": 6,
     "cli": 7,

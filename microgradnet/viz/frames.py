@@ -26,7 +26,13 @@ import numpy as np
 
 from microgradnet.autograd import engine
 from microgradnet.autograd.api import grad as _grad
-from microgradnet.autograd.graph import iter_edges, retained_tensors, topological_order
+from microgradnet.autograd.graph import (
+    inputs,
+    iter_edges,
+    op_name,
+    retained_tensors,
+    topological_order,
+)
 from microgradnet.autograd.graph import leaves as _leaves
 from microgradnet.tensor import Tensor
 from microgradnet.viz import style
@@ -393,7 +399,7 @@ def _display_names(model: GraphModel) -> dict[str, str]:
         elif it.kind in ("input", "constant"):
             base = "x" if it.kind == "input" else "const"
         else:
-            base = it.obj.op_name
+            base = op_name(it.obj)
         n = seen.get(base, 0) + 1
         seen[base] = n
         names[it.id] = base if n == 1 else f"{base}{n}"
@@ -509,7 +515,7 @@ def backward_frames(
         consts = [None if s is None else sweep.names.get(s, s) for s in it.inputs]
         out_t = next((d for s, d, _ in model.edges if s == it.id), None)
         out = sweep.names.get(out_t, "out") if out_t else "out"
-        sweep.set_node(frame, it.id, _op_lines(it.obj.op_name, _rule_name(it.obj), out, names,
+        sweep.set_node(frame, it.id, _op_lines(op_name(it.obj), _rule_name(it.obj), out, names,
                                                up, passed, consts), attrs)
 
     # Frame 0: every node in its starting state.
@@ -555,7 +561,7 @@ def backward_frames(
         up_arrs = [_array(g) for g in grads_in]
         up = next((a for a in up_arrs if a is not None), None)
         passed: list[np.ndarray | None] = []
-        for edge, g in zip(node.next_functions or (), grads_out):
+        for edge, g in zip(inputs(node), grads_out):
             arr = _array(g)
             if edge is None:
                 passed.append(None)
@@ -593,7 +599,7 @@ def backward_frames(
             to = ", ".join(f"{_short(p)} to {n}" for p, n in
                            zip([p for p, s in zip(passed, op_inputs(it)) if s is not None],
                                names) if p is not None)
-            captions[frame] = (f"Step {k} of {n_steps}: {node.op_name} receives "
+            captions[frame] = (f"Step {k} of {n_steps}: {op_name(node)} receives "
                                f"{_short(up) if up is not None else 'no gradient'} and passes "
                                f"{to or 'nothing'} back (chain rule: upstream × local "
                                f"derivative; rule {_rule_name(node)}).")

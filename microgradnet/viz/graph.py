@@ -20,8 +20,20 @@ from typing import Any
 
 import numpy as np
 
-from microgradnet.autograd.function import _FREED, Function
-from microgradnet.autograd.graph import iter_edges, postorder, retained_tensors
+from microgradnet.autograd.function import Function
+from microgradnet.autograd.graph import (
+    call_site,
+    inputs,
+    iter_edges,
+    num_outputs,
+    op_name,
+    output_meta,
+    postorder,
+    retained_tensors,
+    saved_freed,
+    saved_output,
+    saved_values,
+)
 from microgradnet.tensor import Tensor
 from microgradnet.viz import style
 from microgradnet.viz.escape import attr_text, clean_text, html_text
@@ -145,25 +157,14 @@ def _known_tensors(ops: list[Function], outputs: list[Tensor]) -> dict[tuple[int
     for node in ops:
         for t in retained_tensors(node).values():
             note(t)
-        saved = node._saved
-        if saved is not None and saved is not _FREED:
-            for v in saved:
-                note(v)
+        for v in saved_values(node):
+            note(v)
     return known
 
 
-def _saved_output(node: Any) -> np.ndarray | None:
-    """The op's own output if it kept it for its derivative (``ctx.save_output``)."""
-    out = getattr(node, "_out", None)
-    return np.asarray(out) if isinstance(out, (np.ndarray, np.generic)) else None
-
-
 def _out_dtype(node: Function, k: int, in_dtypes: list[np.dtype]) -> np.dtype | None:
-    out = _saved_output(node)
-    if out is not None and k == 0:
-        return out.dtype
-    meta = getattr(node, "_out_meta", None)
-    if meta is not None and k < len(meta):
+    meta = output_meta(node)
+    if k < len(meta) and meta[k] is not None:
         return np.dtype(meta[k][1])
     if in_dtypes:
         try:
@@ -190,7 +191,7 @@ def _chain_middles(ops: list[Function], outs: list[Tensor], keep: set[int]) -> d
     runs: list[list[int]] = []
     for node in ops:
         edges = list(iter_edges(node))
-        if (len(edges) != 1 or edges[0][0]._is_tensor or node._n_out != 1
+        if (len(edges) != 1 or edges[0][0]._is_tensor or num_outputs(node) != 1
                 or uses.get(id(node), 0) != 1 or id(node) in keep
                 or uses.get(id(edges[0][0]), 0) != 1):
             continue
@@ -263,7 +264,7 @@ def build_graph(*outputs: Any, params: Any = None, collapse_chains: bool = False
                 src = tensor_item[(id(edge[0]), edge[1])]
                 model.edges.append((src.id, note.id, None))
                 note.dtype = src.dtype
-            name = obj.op_name
+            name = op_name(obj)
             note.hidden[name] = note.hidden.get(name, 0) + 1  # type: ignore[index]
             note.out_nr += 2  # the op and the tensor after it
             tensor_item[(id(obj), 0)] = note
@@ -280,7 +281,7 @@ def build_graph(*outputs: Any, params: Any = None, collapse_chains: bool = False
         model.op_ids[id(obj)] = op.id
         n_ops += 1
         in_dtypes = []
-        for i, edge in enumerate(obj.next_functions or ()):
+        for i, edge in enumerate(inputs(obj)):
             if edge is None:
                 c = consts.get(i)
                 if c is not None:
@@ -296,7 +297,7 @@ def build_graph(*outputs: Any, params: Any = None, collapse_chains: bool = False
             model.edges.append((src.id, op.id, i))
             if src.dtype is not None:
                 in_dtypes.append(src.dtype)
-        for k in range(obj._n_out):
+        for k in range(num_outputs(obj)):
             key = (id(obj), k)
             if key not in shapes and key not in out_keys:
                 continue  # an output of a multi-output op that nothing used
@@ -379,7 +380,7 @@ def _hidden_item(model: GraphModel, idx: int, ops: list[Item], extra: int = 0) -
     h = Item(f"hidden{idx}", "hidden")
     counts: dict[str, int] = {}
     for it in ops:
-        name = it.obj.op_name
+        name = op_name(it.obj)
         counts[name] = counts.get(name, 0) + 1
     h.hidden = counts
     h.shape = None
@@ -564,7 +565,7 @@ def _data_of(it: Item) -> np.ndarray | None:
         if kept is not None:
             return kept
         if it.out_nr == 0:
-            return _saved_output(it.obj)
+            return saved_output(it.obj)
     return None
 
 
@@ -579,18 +580,17 @@ def _hidden_text(it: Item) -> str:
 
 
 def _saved_text(node: Function) -> str:
-    saved = node._saved
-    if saved is _FREED:
+    if saved_freed(node):
         return "freed by backward (pass retain_graph=True to keep them)"
     parts = []
-    for v in saved or ():
+    for v in saved_values(node):
         if isinstance(v, Tensor):
             parts.append(f"{v.name or 'tensor'} {_shape_text(v.data.shape, v.data.dtype)}")
         elif isinstance(v, np.ndarray):
             parts.append(f"array {_shape_text(v.shape, v.dtype)}")
         else:
             parts.append(clean_text(repr(v))[:40])
-    out = _saved_output(node)
+    out = saved_output(node)
     if out is not None:
         parts.append(f"its output {_shape_text(out.shape, out.dtype)}")
     return ", ".join(parts) if parts else "nothing"
@@ -603,12 +603,12 @@ def _rule_name(node: Function) -> str:
 
 def _op_details(model: GraphModel, it: Item) -> dict[str, Any]:
     node = it.obj
-    ins = [None if e is None else list(e[2]) for e in node.next_functions or ()]
+    ins = [None if e is None else list(e[2]) for e in inputs(node)]
     return {
-        "op": node.op_name,
+        "op": op_name(node),
         "class": type(node).__name__,
         "rule": _rule_name(node),
-        "site": node.site,
+        "site": call_site(node),
         "saved": _saved_text(node),
         "input_shapes": ins,
     }
@@ -652,7 +652,7 @@ def _tooltip(model: GraphModel, it: Item) -> str:
 def _label(it: Item, show_data: bool, show_grad: bool) -> Any:
     """Plain label for ops and notes; an HTML-like label (name bold, details small) for tensors."""
     if it.kind == "op":
-        return attr_text(it.obj.op_name)
+        return attr_text(op_name(it.obj))
     if it.kind == "hidden":
         return attr_text(_hidden_text(it).replace(" (", "\n("))
     if it.kind == "module":

@@ -1,0 +1,190 @@
+"""Running sums and products along an axis, and differences: ``cumsum``, ``cumprod``, ``diff``.
+
+``cumsum``'s derivative is a cumulative sum in the other direction (of the reversed
+gradient). ``cumprod``'s is Σ_{i≥k} g_i·out_i / x_k where no x is zero; with zeros it is
+computed without dividing, by a reverse recurrence. ``diff`` is a composition of slices.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from microgradnet.autograd.function import Function
+from microgradnet.ops._util import as_tensor
+from microgradnet.tensor import Tensor
+
+__all__ = ["cumsum", "cumprod", "diff"]
+
+
+def _axis(x: Tensor, axis: Any, kw: dict[str, Any], op: str) -> tuple[Tensor, int]:
+    """NumPy's rule: no axis means the flattened array; ``dim=`` (PyTorch) is accepted."""
+    if "dim" in kw:
+        if axis is not None:
+            raise TypeError(f"{op}: give either axis= or dim=, not both")
+        axis = kw.pop("dim")
+    if kw:
+        raise TypeError(f"{op}: unexpected keyword argument(s) {sorted(kw)}")
+    if axis is None:
+        return x.reshape(-1), 0
+    nd = max(x.ndim, 1)
+    if not -nd <= int(axis) < nd:
+        raise ValueError(f"{op}: axis {axis} is out of range for a tensor of shape {x.shape}")
+    if x.ndim == 0:
+        return x.reshape(1), 0
+    return x, int(axis) % nd
+
+
+def _reverse_cumsum(g: Tensor, axis: int) -> Tensor:
+    """Σ_{i≥k} g_i along ``axis``."""
+    from microgradnet.ops.shape import flip
+
+    return flip(CumSum.apply(flip(g, axis), axis), axis)
+
+
+class CumSum(Function):
+    """Running sum along ``axis``. VJP: the reversed running sum of the gradient.
+    JVP: the running sum of the tangent."""
+
+    __slots__ = ("axis",)
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, axis: int) -> np.ndarray:
+        ctx.axis = axis
+        return np.cumsum(x.data, axis=axis)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        return _reverse_cumsum(grad, ctx.axis), None
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        return CumSum.apply(t, ctx.axis)
+
+
+def _take(x: Tensor, axis: int, i: Any) -> Tensor:
+    return x[(slice(None),) * axis + (i,)]
+
+
+class CumProd(Function):
+    """Running product along ``axis``.
+
+    VJP: Σ_{i≥k} g_i·out_i / x_k where x has no zeros; otherwise the exclusive product
+    out_{k-1} times s_k, s_k = g_k + x_{k+1}·s_{k+1} (no division). JVP: Σ_{k≤i} t_k·∂out_i/∂x_k,
+    the same two forms.
+    """
+
+    __slots__ = ("axis",)
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, axis: int) -> np.ndarray:
+        ctx.axis = axis
+        out = np.cumprod(x.data, axis=axis)
+        ctx.save_for_backward(x)
+        ctx.save_output(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        (x,) = ctx.saved_tensors
+        out = ctx.saved_output
+        axis = ctx.axis
+        if np.all(x.data != 0):
+            return _reverse_cumsum(grad * out, axis) / x, None
+        return _cumprod_grad_with_zeros(x, out, grad, axis), None
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        (x,) = ctx.saved_tensors
+        out = ctx.saved_output
+        axis = ctx.axis
+        if np.all(x.data != 0):
+            return out * CumSum.apply(t / x, axis)
+        # out_i' = out_{i-1}' x_i + out_{i-1} t_i, a forward recurrence without division
+        from microgradnet.ops.shape import stack
+
+        n = x.shape[axis]
+        res = [_take(t, axis, 0)]
+        for i in range(1, n):
+            res.append(res[-1] * _take(x, axis, i) + _take(out, axis, i - 1) * _take(t, axis, i))
+        return stack(res, axis)
+
+
+def _cumprod_grad_with_zeros(x: Tensor, out: Tensor, grad: Tensor, axis: int) -> Tensor:
+    from microgradnet.ops.shape import stack
+
+    n = x.shape[axis]
+    s = [_take(grad, axis, n - 1)]
+    for k in range(n - 2, -1, -1):
+        s.append(_take(grad, axis, k) + _take(x, axis, k + 1) * s[-1])
+    s.reverse()
+    parts = [s[0]] + [_take(out, axis, k - 1) * s[k] for k in range(1, n)]
+    return stack(parts, axis)
+
+
+def cumsum(x: Any, axis: Any = None, **kw: Any) -> Tensor:
+    """Running sum along ``axis`` (of the flattened tensor when None, as NumPy; ``dim=`` too).
+
+    >>> mg.cumsum(mg.tensor([1.0, 2.0, 3.0]))
+    tensor([1., 3., 6.])
+    """
+    x, ax = _axis(as_tensor(x), axis, kw, "cumsum")
+    return CumSum.apply(x, ax)
+
+
+def cumprod(x: Any, axis: Any = None, **kw: Any) -> Tensor:
+    """Running product along ``axis`` (flattened when None; ``dim=`` too); its gradient is exact
+    where inputs are zero.
+
+    >>> mg.cumprod(mg.tensor([1.0, 2.0, 3.0]))
+    tensor([1., 2., 6.])
+    """
+    x, ax = _axis(as_tensor(x), axis, kw, "cumprod")
+    return CumProd.apply(x, ax)
+
+
+def diff(x: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None,
+         **kw: Any) -> Tensor:
+    """The ``n``-th discrete difference along ``axis`` (NumPy's ``diff``, with ``prepend`` /
+    ``append`` values joined first; ``dim=`` too).
+
+    >>> mg.diff(mg.tensor([1.0, 4.0, 9.0, 16.0]))
+    tensor([3., 5., 7.])
+    >>> mg.diff(mg.tensor([1.0, 4.0, 9.0, 16.0]), n=2)
+    tensor([2., 2.])
+    """
+    from microgradnet.ops.shape import broadcast_to, cat
+
+    if "dim" in kw:
+        axis = kw.pop("dim")
+    if kw:
+        raise TypeError(f"diff: unexpected keyword argument(s) {sorted(kw)}")
+    x = as_tensor(x)
+    if x.ndim == 0:
+        raise ValueError("diff: needs at least 1 dimension, got a 0-d tensor")
+    if n < 0:
+        raise ValueError(f"diff: order n must be non-negative, got {n}")
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"diff: axis {axis} is out of range for a tensor of shape {x.shape}")
+    ax = axis % x.ndim
+    if n == 0:
+        return x  # NumPy ignores prepend/append then
+    pieces = []
+    for extra in (prepend, append):
+        if extra is None:
+            pieces.append(None)
+            continue
+        e = as_tensor(extra)
+        if e.ndim == 0:  # a scalar is repeated along the axis, as NumPy
+            shape = x.shape[:ax] + (1,) + x.shape[ax + 1:]
+            e = broadcast_to(e, shape)
+        pieces.append(e)
+    if pieces[0] is not None or pieces[1] is not None:
+        x = cat([p for p in (pieces[0], x, pieces[1]) if p is not None], ax)
+    lo = (slice(None),) * ax
+    for _ in range(n):
+        x = x[lo + (slice(1, None),)] - x[lo + (slice(None, -1),)]
+    return x

@@ -1,0 +1,518 @@
+"""More elementwise math: inverse trigonometric and hyperbolic functions, ``exp2``, ``erfc``,
+``arctan2``, ``hypot``, ``logaddexp``, and the rounding functions.
+
+Each derivative is written with microgradnet ops, in the numerically careful form: ``arcsin``'s
+1/√((1 - x)(1 + x)) keeps its digits near ±1 where 1 - x² would not, ``arcsinh``'s 1/hypot(x, 1)
+never overflows, ``logaddexp`` computes log(eˣ + eʸ) without overflow and its derivative
+e^(x - out) never exceeds 1. The same expression gives the VJP (times the output gradient) and
+the JVP (times the input tangent).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from microgradnet.autograd.function import Function
+from microgradnet.ops._util import as_tensor
+from microgradnet.ops.elementwise import _erf_array, _pairwise, exp, sqrt, where
+from microgradnet.tensor import Tensor
+
+__all__ = [
+    "arcsin",
+    "arccos",
+    "arctan",
+    "arctan2",
+    "sinh",
+    "cosh",
+    "arcsinh",
+    "arccosh",
+    "arctanh",
+    "exp2",
+    "erfc",
+    "logaddexp",
+    "hypot",
+    "floor",
+    "ceil",
+    "round",
+    "trunc",
+]
+
+_LN2 = math.log(2.0)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _t(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else as_tensor(x)
+
+
+def _d(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+class _Unary(Function):
+    """f(x) whose derivative f'(x) is ``_deriv(x)`` (microgradnet ops on the saved input).
+
+    VJP: grad · f'(x); JVP: tangent · f'(x).
+    """
+
+    __slots__ = ()
+    _forward_on_arrays = True
+    _f: Any = None
+
+    @classmethod
+    def forward(cls, ctx: Any, x: Tensor) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return cls._f(x.data)
+
+    @staticmethod
+    def _deriv(x: Tensor) -> Tensor:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    @classmethod
+    def backward(cls, ctx: Any, grad: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return grad * cls._deriv(x)
+
+    @classmethod
+    def jvp(cls, ctx: Any, t: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return t * cls._deriv(x)
+
+
+class Arcsin(_Unary):
+    """arcsin(x). Derivative: 1/√((1 - x)(1 + x))."""
+
+    __slots__ = ()
+    _f = np.arcsin
+
+    @staticmethod
+    def _deriv(x: Tensor) -> Tensor:
+        return 1.0 / sqrt((1.0 - x) * (1.0 + x))
+
+
+class Arccos(_Unary):
+    """arccos(x). Derivative: -1/√((1 - x)(1 + x))."""
+
+    __slots__ = ()
+    _f = np.arccos
+
+    @staticmethod
+    def _deriv(x: Tensor) -> Tensor:
+        return -1.0 / sqrt((1.0 - x) * (1.0 + x))
+
+
+class Arctan(_Unary):
+    """arctan(x). Derivative: 1/(1 + x²)."""
+
+    __slots__ = ()
+    _f = np.arctan
+
+    @staticmethod
+    def _deriv(x: Tensor) -> Tensor:
+        return 1.0 / (x * x + 1.0)
+
+
+class Sinh(_Unary):
+    """sinh(x). Derivative: cosh(x)."""
+
+    __slots__ = ()
+    _f = np.sinh
+
+    @staticmethod
+    def _deriv(x: Tensor) -> Tensor:
+        return Cosh.apply(x)
+
+
+class Cosh(_Unary):
+    """cosh(x). Derivative: sinh(x)."""
+
+    __slots__ = ()
+    _f = np.cosh
+
+    @staticmethod
+    def _deriv(x: Tensor) -> Tensor:
+        return Sinh.apply(x)
+
+
+class Arcsinh(_Unary):
+    """arcsinh(x). Derivative: 1/√(x² + 1), as 1/hypot(x, 1) (no overflow for large x)."""
+
+    __slots__ = ()
+    _f = np.arcsinh
+
+    @staticmethod
+    def _deriv(x: Tensor) -> Tensor:
+        return 1.0 / Hypot.apply(x, 1.0)
+
+
+class Arccosh(_Unary):
+    """arccosh(x), x ≥ 1. Derivative: 1/(√(x - 1)·√(x + 1)) (accurate near 1, no overflow)."""
+
+    __slots__ = ()
+    _f = np.arccosh
+
+    @staticmethod
+    def _deriv(x: Tensor) -> Tensor:
+        return 1.0 / (sqrt(x - 1.0) * sqrt(x + 1.0))
+
+
+class Arctanh(_Unary):
+    """arctanh(x), |x| < 1. Derivative: 1/((1 - x)(1 + x))."""
+
+    __slots__ = ()
+    _f = np.arctanh
+
+    @staticmethod
+    def _deriv(x: Tensor) -> Tensor:
+        return 1.0 / ((1.0 - x) * (1.0 + x))
+
+
+class Erfc(_Unary):
+    """erfc(x) = 1 - erf(x), with full relative accuracy for large x. Derivative:
+    -2/√π · e^(-x²)."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def _f(a: np.ndarray) -> np.ndarray:
+        return _erf_array(a, complement=True)
+
+    @staticmethod
+    def _deriv(x: Tensor) -> Tensor:
+        return exp(-(x * x)) * -_TWO_OVER_SQRT_PI
+
+
+class Exp2(Function):
+    """2ˣ. Derivative: 2ˣ·ln 2, from the output."""
+
+    __slots__ = ()
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> np.ndarray:
+        out = np.exp2(x.data)
+        ctx.save_output(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        return grad * (ctx.saved_output * _LN2)
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor) -> Tensor:
+        return t * (ctx.saved_output * _LN2)
+
+
+def arcsin(x: Any) -> Tensor:
+    """Elementwise inverse sine (radians, in [-π/2, π/2]).
+
+    >>> mg.arcsin(mg.tensor([0.0, 1.0]))
+    tensor([0.    , 1.5708])
+    """
+    return Arcsin.apply(_t(x))
+
+
+def arccos(x: Any) -> Tensor:
+    """Elementwise inverse cosine (radians, in [0, π]).
+
+    >>> mg.arccos(mg.tensor([1.0, 0.0]))
+    tensor([0.    , 1.5708])
+    """
+    return Arccos.apply(_t(x))
+
+
+def arctan(x: Any) -> Tensor:
+    """Elementwise inverse tangent (radians, in (-π/2, π/2)).
+
+    >>> mg.arctan(mg.tensor([0.0, 1.0]))
+    tensor([0.    , 0.7854])
+    """
+    return Arctan.apply(_t(x))
+
+
+def sinh(x: Any) -> Tensor:
+    """Elementwise hyperbolic sine.
+
+    >>> mg.sinh(mg.tensor([0.0, 1.0]))
+    tensor([0.    , 1.1752])
+    """
+    return Sinh.apply(_t(x))
+
+
+def cosh(x: Any) -> Tensor:
+    """Elementwise hyperbolic cosine.
+
+    >>> mg.cosh(mg.tensor([0.0, 1.0]))
+    tensor([1.    , 1.5431])
+    """
+    return Cosh.apply(_t(x))
+
+
+def arcsinh(x: Any) -> Tensor:
+    """Elementwise inverse hyperbolic sine.
+
+    >>> mg.arcsinh(mg.tensor([0.0, 1.0]))
+    tensor([0.    , 0.8814])
+    """
+    return Arcsinh.apply(_t(x))
+
+
+def arccosh(x: Any) -> Tensor:
+    """Elementwise inverse hyperbolic cosine (x ≥ 1).
+
+    >>> mg.arccosh(mg.tensor([1.0, 2.0]))
+    tensor([0.   , 1.317])
+    """
+    return Arccosh.apply(_t(x))
+
+
+def arctanh(x: Any) -> Tensor:
+    """Elementwise inverse hyperbolic tangent (|x| < 1).
+
+    >>> mg.arctanh(mg.tensor([0.0, 0.5]))
+    tensor([0.    , 0.5493])
+    """
+    return Arctanh.apply(_t(x))
+
+
+def exp2(x: Any) -> Tensor:
+    """Elementwise 2 ** x.
+
+    >>> mg.exp2(mg.tensor([0.0, 3.0]))
+    tensor([1., 8.])
+    """
+    return Exp2.apply(_t(x))
+
+
+def erfc(x: Any) -> Tensor:
+    """Elementwise complementary error function 1 - erf(x), accurate where erf(x) is close to
+    1 (no SciPy needed).
+
+    >>> mg.erfc(mg.tensor([10.0], dtype=mg.float64))  # 1 - erf(10) would give 0
+    tensor([2.0885e-45], dtype=float64)
+    """
+    return Erfc.apply(_t(x))
+
+
+# -- two arguments (broadcasting) -------------------------------------------------------------
+
+class Arctan2(Function):
+    """arctan2(y, x): the angle of the point (x, y). Derivatives: ∂/∂y = x/(x² + y²),
+    ∂/∂x = -y/(x² + y²)."""
+
+    __slots__ = ()
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, y: Any, x: Any) -> np.ndarray:
+        ctx.save_for_backward(y, x)
+        return np.arctan2(_d(y), _d(x))
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        y, x = ctx.saved_tensors
+        ny, nx = ctx.needs_input_grad
+        g = grad / (x * x + y * y)
+        return (g * x if ny else None), (-(g * y) if nx else None)
+
+    @staticmethod
+    def jvp(ctx: Any, ty: Any, tx: Any) -> Tensor:
+        y, x = ctx.saved_tensors
+        num = 0.0
+        if ty is not None:
+            num = ty * x
+        if tx is not None:
+            num = num - tx * y
+        return num / (x * x + y * y)
+
+
+class Hypot(Function):
+    """√(x² + y²) without overflow. Derivatives: x/out and y/out (0 where out = 0, the
+    subgradient PyTorch uses for norms)."""
+
+    __slots__ = ()
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
+        out = np.hypot(_d(x), _d(y))
+        ctx.save_for_backward(x, y)
+        ctx.save_output(out)
+        return out
+
+    @staticmethod
+    def _safe_out(ctx: Any) -> Tensor:
+        out = ctx.saved_output
+        zero = out.data == 0
+        return where(zero, 1.0, out) if zero.any() else out  # there x = y = 0: 0 / 1 = 0
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        x, y = ctx.saved_tensors
+        nx, ny = ctx.needs_input_grad
+        g = grad / Hypot._safe_out(ctx)
+        return (g * x if nx else None), (g * y if ny else None)
+
+    @staticmethod
+    def jvp(ctx: Any, tx: Any, ty: Any) -> Tensor:
+        x, y = ctx.saved_tensors
+        num = 0.0
+        if tx is not None:
+            num = tx * x
+        if ty is not None:
+            num = num + ty * y
+        return num / Hypot._safe_out(ctx)
+
+
+class LogAddExp(Function):
+    """log(eˣ + eʸ) without overflow. Derivatives: e^(x - out) and e^(y - out) (each in
+    [0, 1]: the softmax weights of x and y)."""
+
+    __slots__ = ()
+    _forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
+        out = np.logaddexp(_d(x), _d(y))
+        ctx.save_for_backward(x, y)
+        ctx.save_output(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        x, y = ctx.saved_tensors
+        nx, ny = ctx.needs_input_grad
+        out = ctx.saved_output
+        return (grad * exp(x - out) if nx else None), (grad * exp(y - out) if ny else None)
+
+    @staticmethod
+    def jvp(ctx: Any, tx: Any, ty: Any) -> Tensor:
+        x, y = ctx.saved_tensors
+        out = ctx.saved_output
+        res = 0.0
+        if tx is not None:
+            res = tx * exp(x - out)
+        if ty is not None:
+            res = res + ty * exp(y - out)
+        return res
+
+
+def arctan2(y: Any, x: Any) -> Tensor:
+    """Elementwise angle of the point (x, y) in (-π, π], quadrant-aware (broadcasting).
+
+    >>> mg.arctan2(mg.tensor([1.0, -1.0]), mg.tensor([0.0, 0.0]))
+    tensor([ 1.5708, -1.5708])
+    """
+    return _pairwise(Arctan2, "arctan2", y, x)
+
+
+def hypot(x: Any, y: Any) -> Tensor:
+    """Elementwise √(x² + y²) without overflow (broadcasting).
+
+    >>> mg.hypot(mg.tensor([3.0, 1e200], dtype=mg.float64), 4.0)
+    tensor([5.e+000, 1.e+200], dtype=float64)
+    """
+    return _pairwise(Hypot, "hypot", x, y)
+
+
+def logaddexp(x: Any, y: Any) -> Tensor:
+    """Elementwise log(exp(x) + exp(y)) without overflow (broadcasting).
+
+    >>> mg.logaddexp(mg.tensor([1000.0]), mg.tensor([1000.0]))  # exp(1000) overflows
+    tensor([1000.6932])
+    """
+    return _pairwise(LogAddExp, "logaddexp", x, y)
+
+
+# -- rounding: piecewise constant, zero derivative ----------------------------------------------
+
+class _Rounding(Function):
+    """A piecewise-constant function: derivative 0 (PyTorch's convention at the jumps too)."""
+
+    __slots__ = ()
+    _forward_on_arrays = True
+    _f: Any = None
+
+    @classmethod
+    def forward(cls, ctx: Any, x: Tensor, *args: Any) -> np.ndarray:
+        return cls._f(x.data, *args)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        from microgradnet.creation import zeros_like
+
+        return zeros_like(grad), None
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> None:
+        return None  # a zero tangent
+
+
+class Floor(_Rounding):
+    """floor(x). Derivative: 0."""
+
+    __slots__ = ()
+    _f = np.floor
+
+
+class Ceil(_Rounding):
+    """ceil(x). Derivative: 0."""
+
+    __slots__ = ()
+    _f = np.ceil
+
+
+class Round(_Rounding):
+    """x rounded to ``decimals`` digits, halves to even (NumPy, PyTorch). Derivative: 0."""
+
+    __slots__ = ()
+    _f = np.round
+
+
+class Trunc(_Rounding):
+    """x rounded towards zero. Derivative: 0."""
+
+    __slots__ = ()
+    _f = np.trunc
+
+
+def floor(x: Any) -> Tensor:
+    """Elementwise floor (largest integer ≤ x); zero gradient.
+
+    >>> mg.floor(mg.tensor([-1.5, 1.5]))
+    tensor([-2.,  1.])
+    """
+    return Floor.apply(_t(x))
+
+
+def ceil(x: Any) -> Tensor:
+    """Elementwise ceiling (smallest integer ≥ x); zero gradient.
+
+    >>> mg.ceil(mg.tensor([-1.5, 1.5]))
+    tensor([-1.,  2.])
+    """
+    return Ceil.apply(_t(x))
+
+
+def round(x: Any, decimals: int = 0) -> Tensor:
+    """Elementwise rounding to ``decimals`` digits, halves to even (NumPy, PyTorch); zero
+    gradient.
+
+    >>> mg.round(mg.tensor([0.5, 1.5, 2.567]))
+    tensor([0., 2., 3.])
+    >>> mg.round(mg.tensor([2.567]), decimals=1)
+    tensor([2.6])
+    """
+    return Round.apply(_t(x), int(decimals))
+
+
+def trunc(x: Any) -> Tensor:
+    """Elementwise truncation towards zero; zero gradient.
+
+    >>> mg.trunc(mg.tensor([-1.5, 1.5]))
+    tensor([-1.,  1.])
+    """
+    return Trunc.apply(_t(x))

@@ -1,0 +1,448 @@
+"""mg.compile: the replayed step equals the eager step bit for bit; every unsupported pattern
+falls back to eager with its reason; the trace cache stays bounded."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import microgradnet as mg
+from microgradnet import functional as F
+from microgradnet.compile import CompiledStep
+
+STEPS = 20
+
+
+def _data(kind: str, n: int = 16, n_in: int = 5, n_out: int = 3, seed: int = 0) -> tuple:
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, n_in)).astype(np.float32)
+    if kind == "labels":
+        y = rng.integers(0, n_out, n)
+    elif kind == "binary":
+        y = (rng.random((n, n_out)) > 0.5).astype(np.float32)
+    else:
+        y = rng.standard_normal((n, n_out)).astype(np.float32)
+    return mg.tensor(x), mg.tensor(y)
+
+
+def _twins(make_model, make_opt, loss_fn, batches, sched=None, steps=STEPS, **compile_kw):
+    """Train two identical models, one eagerly and one compiled; compare every step bitwise."""
+    runs = []
+    for compiled in (False, True):
+        mg.manual_seed(0)
+        model = make_model()
+        opt = make_opt(model.parameters())
+        scheduler = sched(opt) if sched else None
+
+        def step(x, y, model=model, opt=opt):
+            opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn = mg.compile(step, **compile_kw) if compiled else step
+        losses = []
+        for i in range(steps):
+            x, y = batches[i % len(batches)]
+            losses.append(fn(x, y).data.copy())
+            if scheduler is not None:
+                scheduler.step()
+        runs.append((losses, [p.data.copy() for p in model.parameters()],
+                     [None if p.grad is None else p.grad.data.copy()
+                      for p in model.parameters()], fn))
+    (le, pe, ge, _), (lc, pc, gc, fn) = runs
+    assert fn.fallback_reason is None, fn.fallback_reason
+    assert fn.replays >= steps // 2  # guards on array values may send a few calls to eager
+    for a, b in zip(le, lc):
+        assert a.tobytes() == b.tobytes()
+    for a, b in zip(pe + ge, pc + gc):
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    return fn
+
+
+ACTS = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softplus", "identity"]
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_mlp_activations_bit_for_bit(act: str) -> None:
+    batches = [_data("real", seed=s) for s in range(2)]
+    _twins(lambda: mg.nn.MLP([5, 8, 3], activation=act, output_activation=act),
+           lambda ps: mg.optim.SGD(ps, lr=0.05, momentum=0.9), F.mse_loss, batches)
+
+
+LOSSES = {
+    "mse": ("real", mg.nn.MSELoss()),
+    "sse": ("real", mg.nn.SSELoss()),
+    "l1": ("real", mg.nn.L1Loss()),
+    "cross_entropy": ("labels", mg.nn.CrossEntropyLoss()),
+    "cross_entropy_smooth": ("labels", mg.nn.CrossEntropyLoss(label_smoothing=0.1)),
+    "nll": ("labels", lambda o, y: F.nll_loss(F.log_softmax(o, 1), y)),
+    "bce": ("binary", lambda o, y: F.binary_cross_entropy(F.sigmoid(o), y)),
+    "bce_logits": ("binary", mg.nn.BCEWithLogitsLoss()),
+    "softmax_mse": ("real", lambda o, y: F.mse_loss(F.softmax(o, 1), y)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_losses_bit_for_bit(name: str) -> None:
+    kind, loss = LOSSES[name]
+    batches = [_data(kind, seed=s) for s in range(3)]  # labels change from batch to batch
+    _twins(lambda: mg.nn.MLP([5, 8, 3], activation="tanh"),
+           lambda ps: mg.optim.SGD(ps, lr=0.05), loss, batches)
+
+
+OPTIMIZERS = {
+    "sgd": lambda ps: mg.optim.SGD(ps, lr=0.1),
+    "sgd_momentum_wd": lambda ps: mg.optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=1e-2),
+    "sgd_nesterov": lambda ps: mg.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+    "sgd_dampening_maximize": lambda ps: mg.optim.SGD(ps, lr=0.01, momentum=0.5,
+                                                      dampening=0.3, maximize=True),
+    "sgd_classic": lambda ps: mg.optim.SGD(ps, lr=0.1, momentum=0.9, momentum_form="classic"),
+    "adam": lambda ps: mg.optim.Adam(ps, lr=1e-2),
+    "adam_amsgrad_wd": lambda ps: mg.optim.Adam(ps, lr=1e-2, amsgrad=True, weight_decay=0.1),
+    "adamw": lambda ps: mg.optim.AdamW(ps, lr=1e-2),
+    "rmsprop": lambda ps: mg.optim.RMSprop(ps, lr=1e-2),
+    "rmsprop_centered_momentum": lambda ps: mg.optim.RMSprop(ps, lr=1e-2, centered=True,
+                                                             momentum=0.9, weight_decay=0.01),
+    "adagrad": lambda ps: mg.optim.Adagrad(ps, lr=0.1, lr_decay=0.01, weight_decay=0.01),
+    "skip_nonfinite": lambda ps: mg.optim.SGD(ps, lr=0.1, nonfinite="skip"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_optimizers_bit_for_bit(name: str) -> None:
+    batches = [_data("real", seed=s) for s in range(2)]
+    _twins(lambda: mg.nn.MLP([5, 8, 3], activation="relu"), OPTIMIZERS[name], F.mse_loss,
+           batches)
+
+
+@pytest.mark.parametrize("sched", [
+    lambda o: mg.optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5),
+    lambda o: mg.optim.lr_scheduler.CosineAnnealingLR(o, T_max=7),
+    lambda o: mg.optim.lr_scheduler.ExponentialLR(o, gamma=0.9),
+])
+def test_schedulers_change_lr_without_retracing(sched) -> None:
+    batches = [_data("real", seed=0)]
+    fn = _twins(lambda: mg.nn.MLP([5, 8, 3], activation="tanh"),
+                lambda ps: mg.optim.SGD(ps, lr=0.1, momentum=0.9), F.mse_loss, batches,
+                sched=sched)
+    assert fn.traces == 1
+
+
+def test_dropout_in_eval_mode_and_float64() -> None:
+    def make():
+        m = mg.nn.Sequential(mg.nn.Linear(5, 8, dtype=mg.float64), mg.nn.Tanh(),
+                             mg.nn.Dropout(0.5), mg.nn.Linear(8, 3, dtype=mg.float64))
+        return m.eval()
+
+    batches = [tuple(t.double() for t in _data("real", seed=s)) for s in range(2)]
+    _twins(make, lambda ps: mg.optim.Adam(ps, lr=1e-2), F.mse_loss, batches)
+
+
+def test_xor_network_code_is_readable() -> None:
+    mg.manual_seed(0)
+    model = mg.nn.MLP([2, 4, 1], activation="sigmoid", output_activation="sigmoid")
+    opt = mg.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+    x = mg.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = mg.tensor([[0.0], [1.0], [1.0], [0.0]])
+
+    @mg.compile
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    losses = [step(x, y) for _ in range(5)]
+    assert all(type(v) is float for v in losses) and losses[-1] < losses[0]
+    code = step.code
+    assert "np.matmul(x, " in code and "backward of linear" in code and "opt" in code
+    assert "layers_0_weight" in code and ".step()" in code
+    compile(code, "<code>", "exec")  # valid Python
+
+
+# --------------------------------------------------------------------------- fallbacks
+
+
+def _model_step(extra=None, ret="loss"):
+    mg.manual_seed(0)
+    model = mg.nn.MLP([5, 4, 3], activation="tanh")
+    opt = mg.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, y):
+        opt.zero_grad()
+        out = model(x)
+        if extra is not None:
+            out = extra(out, model)
+        loss = F.mse_loss(out, y)
+        loss.backward()
+        opt.step()
+        return loss if ret == "loss" else ret(loss)
+
+    return step, model
+
+
+def _falls_back(step, reason: str, calls: int = 3) -> CompiledStep:
+    fn = mg.compile(step)
+    x, y = _data("real")
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        for _ in range(calls):
+            fn(x, y)
+    assert fn.fallback_reason is not None and reason in fn.fallback_reason, fn.fallback_reason
+    assert len([m for m in w if "mg.compile" in str(m.message)]) == 1  # one warning
+    return fn
+
+
+def test_fallback_data_dependent_python_branch_is_guarded() -> None:
+    # A branch on an array value is specialised and guarded: no fallback, and when the
+    # value changes the replay backs out and the eager step runs (correct result).
+    flag = {"n": 0}
+
+    def extra(out, model):
+        if (out.data.sum() > 0):
+            flag["n"] += 1
+            return out * 2.0
+        return out
+
+    step, _ = _model_step(extra)
+    fn = mg.compile(step)
+    x, y = _data("real")
+    for _ in range(4):
+        fn(x, y)
+    assert fn.fallback_reason is None
+
+
+def test_fallback_item_used_in_python_after_step() -> None:
+    def ret(loss):
+        return loss.item() > 1.0  # the .item() value decides after optimizer.step()
+
+    step, _ = _model_step(ret=ret)
+    _falls_back(step, "after optimizer.step()")
+
+
+def test_fallback_hooks() -> None:
+    def extra(out, model):
+        out.register_hook(lambda g: g * 2)
+        return out
+
+    step, _ = _model_step(extra)
+    _falls_back(step, "hook")
+
+
+def test_fallback_leaf_hook() -> None:
+    step, model = _model_step()
+    model.layers[0].weight.register_hook(lambda g: g)
+    _falls_back(step, "hook")
+
+
+def test_fallback_create_graph() -> None:
+    mg.manual_seed(0)
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    opt = mg.optim.SGD([w], lr=0.1)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = ((w * w).sum() * x.sum()).sum()
+        loss.backward(create_graph=True)
+        opt.step()
+        return loss
+
+    _falls_back(step, "create_graph")
+
+
+def test_fallback_anomaly_mode_runs_eagerly() -> None:
+    step, _ = _model_step()
+    fn = mg.compile(step)
+    x, y = _data("real")
+    fn(x, y)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        with mg.detect_anomaly():
+            fn(x, y)
+    assert any("anomaly" in str(m.message) for m in w)
+    assert fn.fallback_reason is None  # only that call ran eagerly
+
+
+def test_fallback_in_place_change_of_input() -> None:
+    def extra(out, model):
+        return out
+
+    mg.manual_seed(0)
+    model = mg.nn.MLP([5, 3], activation="tanh")
+    opt = mg.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, y):
+        opt.zero_grad()
+        x.data *= 2.0  # changes the caller's array
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    _falls_back(step, "in place")
+
+
+def test_fallback_dropout_in_training_mode() -> None:
+    step, _ = _model_step(lambda out, model: F.dropout(out, 0.5, training=True))
+    _falls_back(step, "random numbers")
+
+
+def test_fallback_frozen_numpy_work_caught_by_check() -> None:
+    # The target is computed with NumPy from a Python counter: no guard can see it; check=1
+    # compares the first replay with the eager step and keeps the step eager.
+    mg.manual_seed(0)
+    model = mg.nn.MLP([5, 3], activation="tanh")
+    opt = mg.optim.SGD(model.parameters(), lr=0.1)
+    calls = {"n": 0}
+
+    def step(x):
+        calls["n"] += 1
+        target = mg.tensor(np.full((16, 3), float(calls["n"]), np.float32))
+        opt.zero_grad()
+        loss = F.mse_loss(model(x), target)
+        loss.backward()
+        opt.step()
+        return loss
+
+    fn = mg.compile(step)
+    x, _ = _data("real")
+    with pytest.warns(RuntimeWarning, match="check"):
+        for _ in range(3):
+            fn(x)
+    assert "check" in fn.fallback_reason
+
+
+def test_fallback_converted_to_plain_array() -> None:
+    def extra(out, model):
+        return out + mg.tensor(np.array(out.data.tolist(), np.float32))  # escapes the tracer
+
+    step, _ = _model_step(extra)
+    _falls_back(step, "list")
+
+
+def test_fallback_value_returned_from_numpy() -> None:
+    step, _ = _model_step(ret=lambda loss: np.float64(3.0) + 1)
+    _falls_back(step, "returns")
+
+
+def test_gradient_accumulation_without_zero_grad_is_guarded() -> None:
+    mg.manual_seed(0)
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+
+    def step(x):
+        loss = (w * x).sum()
+        loss.backward()
+        return loss
+
+    fn = mg.compile(step)
+    x = mg.tensor([1.0, 1.0])
+    for _ in range(3):
+        fn(x)
+    assert w.grad.data.tolist() == [3.0, 3.0]  # accumulated, as eagerly
+
+
+# --------------------------------------------------------------------------- cache and guards
+
+
+def test_cache_is_bounded_and_keyed_by_signature() -> None:
+    step, _ = _model_step()
+    fn = mg.compile(step, cache_size=2, check=0)
+    for n in (4, 5, 6, 4, 5, 6):
+        x, y = _data("real", n=n)
+        fn(x, y)
+    assert len(fn.cache) <= 2
+    assert fn.traces == 6  # an evicted signature is traced again
+    x, y = _data("real", n=6)
+    fn(x, y)
+    assert fn.traces == 6 and fn.replays == 1
+
+
+def test_too_many_traces_fall_back() -> None:
+    step, _ = _model_step()
+    fn = CompiledStep(step, cache_size=1, max_traces=3)
+    with pytest.warns(RuntimeWarning, match="traced"):
+        for n in range(4, 9):
+            x, y = _data("real", n=n)
+            fn(x, y)
+    assert "traced 3 times" in fn.fallback_reason
+
+
+def test_grad_mode_is_part_of_the_key() -> None:
+    mg.manual_seed(0)
+    model = mg.nn.MLP([5, 3])
+
+    def predict(x):
+        return model(x)
+
+    fn = mg.compile(predict)
+    x, _ = _data("real")
+    with mg.no_grad():
+        a = fn(x).data.copy()
+        b = fn(x).data.copy()
+    c = fn(x)
+    assert a.tobytes() == b.tobytes() == c.data.tobytes()
+    assert fn.traces == 2
+
+
+def test_replaced_parameter_data_is_read_at_call_time() -> None:
+    mg.manual_seed(0)
+    model = mg.nn.MLP([5, 3])
+
+    fn = mg.compile(lambda x: model(x))
+    x, _ = _data("real")
+    with mg.no_grad():
+        fn(x), fn(x)
+        model.layers[0].weight.data = np.zeros((3, 5), np.float32)
+        model.layers[0].bias.data = np.zeros(3, np.float32)
+        assert np.all(fn(x).data == 0)
+
+
+def test_compiled_step_passes_through_arrays_and_python_values() -> None:
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    opt = mg.optim.SGD([w], lr=0.1)
+
+    def step(x, scale):
+        opt.zero_grad()
+        loss = (w * mg.tensor(x) * scale).sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    fn = mg.compile(step)
+    for s in (1.0, 1.0, 2.0, 2.0):
+        fn(np.array([1.0, 1.0]), s)
+    assert fn.traces == 2 and fn.fallback_reason is None
+
+
+# --------------------------------------------------------------------------- fit and the CLI
+
+
+@pytest.mark.parametrize("batch_size", [None, 6])
+def test_fit_compile_trains_bit_for_bit_like_eager(batch_size) -> None:
+    X, y = mg.data.make_xor() if batch_size is None else _data("labels", n=16)
+    results = []
+    for comp in (False, True):
+        mg.manual_seed(0)
+        n_in, n_out = X.shape[1], (1 if batch_size is None else 3)
+        net = mg.nn.MLP([n_in, 4, n_out], activation="tanh",
+                        output_activation="sigmoid" if batch_size is None else None)
+        loss = mg.nn.MSELoss() if batch_size is None else mg.nn.CrossEntropyLoss()
+        opt = mg.optim.SGD(net.parameters(), lr=0.5, momentum=0.9)
+        h = mg.train.fit(net, loss, opt, (X, y), epochs=6, progress=False, seed=1,
+                         batch_size=batch_size, compile=comp)
+        results.append((h.history["loss"], [p.data.tobytes() for p in net.parameters()]))
+    assert results[0] == results[1]
+
+
+def test_cli_compile_flag(tmp_path, capsys) -> None:
+    from microgradnet.cli import main
+
+    argv = ["demo", "--epochs", "3", "--samples", "60", "--no-progress", "--compile",
+            "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    assert "train accuracy" in capsys.readouterr().out
