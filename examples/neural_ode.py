@@ -13,13 +13,19 @@ learned.
     python examples/neural_ode.py            # --adjoint: gradients by odeint_adjoint
                                              # --quick: 10 iterations (for tests)
 
-Full run (printed, seed 0, 300 iterations):
+Full run (printed, seed 0, 300 iterations, about 20 s of CPU):
 
-    iteration    0  whole-trajectory error 0.6370
-    iteration  100  whole-trajectory error 0.3151
-    iteration  200  whole-trajectory error 0.1671
-    iteration  300  whole-trajectory error 0.0925
-    the learned field brings the error from 0.6370 down to 0.0925 (direct gradients)
+    iteration    0  whole-trajectory error 4.2359
+    iteration  100  whole-trajectory error 0.8253
+    iteration  200  whole-trajectory error 0.7062
+    iteration  300  whole-trajectory error 0.6665
+    the learned field brings the error from 4.2359 down to 0.6665 (direct gradients); dy/dt
+    along the spiral is off by 22% (at the start: 97%)
+
+The vector field is learned to about a fifth; the whole 25-unit trajectory, integrated from
+y(0) alone, still drifts in phase (ode_demo trains for 2,000 iterations). ``--adjoint`` gives
+the same numbers to four digits. Quick run (--quick): the error goes from 4.2359 to 0.6733,
+dy/dt off by 78%.
 """
 
 from __future__ import annotations

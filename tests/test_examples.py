@@ -20,7 +20,7 @@ EXPECTED = {
     "digits.py": "test accuracy",
     "custom_nonlinear_system.py": "5 iterations (6 simulations, 5 Jacobians)",
     "lotka_volterra.py": "both recover the parameters within 5%",
-    "neural_ode.py": "the learned field brings the error",
+    "neural_ode.py": "from 4.2359 down to 0.6733",
     "custom_op.py": "gradcheck(WrongSoftsign) failed as it should",
     "hessian_newton.py": "Newton reached (1, 1)",
     "under_over_fitting.py": "too many",
