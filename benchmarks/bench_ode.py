@@ -170,6 +170,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="N = 20, 40 (for tests)")
     parser.add_argument("--steps", type=str, default=None, help="comma-separated step counts")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", choices=("LV", "NODE"), default=None, help="one workload")
     args = parser.parse_args()
     steps = ([20, 40] if args.quick else [100, 200, 400, 800, 1600]) if args.steps is None \
         else [int(s) for s in args.steps.split(",")]
@@ -178,6 +179,8 @@ def main() -> None:
           "direct: peak MB | adjoint: peak MB | torchdiffeq direct / adjoint |")
     print("|---|---:|---:|---:|---:|---:|---|")
     for name, make in (("LV", lv_problem), ("NODE", node_problem)):
+        if args.only not in (None, name):
+            continue
         for n in steps:
             times = [time_it(make(n, adj), repeats) * 1e3 for adj in (False, True)]
             mems = [peak_memory(make(n, adj)) / 1e6 for adj in (False, True)]

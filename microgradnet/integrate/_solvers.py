@@ -145,8 +145,8 @@ def dopri5(func: Func, y0: Tensor, t: Tensor, rtol: float, atol: float,
             coeffs = _interp_coeffs(y_begin, y_end, _combine(y_begin, h_step, _MID, ks), ks[0],
                                     ks[6], h_step)
         x = (t[i] - t_start) / h_step
-        e, d, c, b, a = coeffs
-        out.append(e + x * (d + x * (c + x * (b + x * a))))
+        c0, c1, c2, c3, c4 = coeffs
+        out.append(c0 + x * (c1 + x * (c2 + x * (c3 + x * c4))))
     return out
 
 
