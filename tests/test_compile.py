@@ -446,3 +446,45 @@ def test_cli_compile_flag(tmp_path, capsys) -> None:
             "--out", str(tmp_path / "out")]
     assert main(argv) == 0
     assert "train accuracy" in capsys.readouterr().out
+
+
+def test_fused_sgd_update_follows_changed_options_and_nonfinite_gradients() -> None:
+    runs = []
+    for comp in (False, True):
+        mg.manual_seed(0)
+        model = mg.nn.MLP([5, 4, 3], activation="tanh")
+        opt = mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x, y, model=model, opt=opt):
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn = mg.compile(step) if comp else step
+        x, y = _data("real")
+        for i in range(8):
+            if i == 4:
+                opt.param_groups[0]["momentum"] = 0.0  # another kind of update
+                opt.param_groups[0]["weight_decay"] = 0.01
+            fn(x, y)
+        bad = mg.tensor(np.full((16, 5), np.inf, np.float32))
+        with pytest.raises(RuntimeError, match="non-finite"):
+            fn(bad, y)  # nothing is updated, as eagerly
+        runs.append([p.data.tobytes() for p in model.parameters()])
+        if comp:
+            assert "SGD's update" in fn.code and fn.fallback_reason is None
+    assert runs[0] == runs[1]
+
+
+def test_all_finite_sees_overflowing_but_finite_values_and_every_nonfinite() -> None:
+    from microgradnet.optim.optimizer import all_finite
+
+    assert all_finite(np.array([3e38, 3e38], np.float32))  # the sum of squares overflows
+    assert all_finite(np.zeros((0,), np.float32))
+    for bad in (np.nan, np.inf, -np.inf):
+        a = np.ones((3, 4), np.float32)
+        a[2, 1] = bad
+        assert not all_finite(a)
+        assert not all_finite(a.T)  # non-contiguous

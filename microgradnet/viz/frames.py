@@ -198,7 +198,7 @@ def _op_lines(op: str, rule: str, out: str, names: list[str | None],
         g = None if passed is None else passed[i]
         if passed is not None and g is not None and kind == "local" and up is not None:
             lv = _local_value(up, g)
-            if lv is not None and not form.lstrip("−").isdigit():
+            if lv is not None and form is not None and not form.lstrip("−").isdigit():
                 text += f" = {_short(lv)}"
         lines.append(text)
         if passed is not None:
@@ -263,8 +263,13 @@ class _Sweep:
         self.edge_index = {(s, d): k for k, (s, d, _) in enumerate(model.edges)}
         self.layout: dict[str, Any] | None = None
         self.tips: dict[str, str] = {}
+        self.top = "E"  # the symbol of the output in ∂E/∂x (the output's own name if it has one)
+
+    def sym(self, text: str) -> str:
+        return text if self.top == "E" else text.replace("∂E/∂", f"∂{self.top}/∂")
 
     def set_node(self, frame: int, item: str, lines: list[str], attrs: dict[str, str]) -> None:
+        lines = [self.sym(line) for line in lines]
         states = self.node_states.setdefault(item, [])
         if states and states[-1][0] == frame:
             states[-1] = (frame, lines, attrs)
@@ -272,6 +277,7 @@ class _Sweep:
             states.append((frame, lines, attrs))
 
     def set_edge(self, frame: int, k: int, label: str | None, active: bool) -> None:
+        label = None if label is None else self.sym(label)
         self.edge_states.setdefault(k, []).append((frame, label, active))
 
     @staticmethod
@@ -363,21 +369,21 @@ class _Sweep:
                    tooltip=attr_text(self.tips.get(iid, "") + "\n".join(lines)), **attrs)
         for n, (src, dst, _) in enumerate(self.model.edges):
             state = self._at(self.edge_states.get(n, []), k)
-            attrs: dict[str, str] = {}
+            eattrs: dict[str, str] = {}
             if state is not None:
                 _, label, active = state
                 if active:
-                    attrs.update(color=style.GRAD_EDGE, penwidth="2.5", fontcolor=style.GRAD_EDGE)
+                    eattrs.update(color=style.GRAD_EDGE, penwidth="2.5", fontcolor=style.GRAD_EDGE)
                     if label:
-                        attrs["label"] = attr_text(label)
+                        eattrs["label"] = attr_text(label)
                 else:
-                    attrs.update(color="#e7a1a1")
+                    eattrs.update(color="#e7a1a1")
             if lay is not None and n in lay["edges"]:
-                e = lay["edges"][n]
-                attrs["pos"] = e["pos"]
-                if "label" in attrs and "lp" in e:
-                    attrs["lp"] = e["lp"]
-            g.edge(src, dst, **attrs)
+                lay_e = lay["edges"][n]
+                eattrs["pos"] = lay_e["pos"]
+                if "label" in eattrs and "lp" in lay_e:
+                    eattrs["lp"] = lay_e["lp"]
+            g.edge(src, dst, **eattrs)
 
 
 LAYOUT_CALLS = [0]  # how many times the frames' shared layout ran (the tests count it)
@@ -424,7 +430,9 @@ def _grad_text(name: str, values: list[np.ndarray], arrived: int, uses: int) -> 
     total = values[0] if len(values) == 1 else np.sum(values, axis=0)
     if uses <= 1:
         return [f"∂E/∂{name} = {style.describe_array(total)}"]
-    if all(v.size <= 3 for v in values):
+    if len(values) == 1:
+        sums = style.describe_array(total)
+    elif all(v.size <= 3 for v in values):
         sums = " + ".join(style.describe_array(v) for v in values) + \
             f" = {style.describe_array(total)}"
     else:
@@ -475,6 +483,7 @@ def backward_frames(
     _limit(model, max_nodes, set(model.outputs))
     sweep = _Sweep(model, rankdir, _display_names(model))
     items = model.items
+    sweep.top = items[model.outputs[0]].name or "E"
 
     # How many consumers each tensor has (in the recorded graph, hidden parts included).
     uses: dict[str, int] = {}
@@ -519,19 +528,20 @@ def backward_frames(
                                                up, passed, consts), attrs)
 
     # Frame 0: every node in its starting state.
-    for it in items.values():
-        if it.kind == "op":
-            op_state(0, it, None, None, {})
-            sweep.tips[it.id] = (f"{type(it.obj).__name__}: derivative rule "
-                                 f"{_rule_name(it.obj)}\n")
-        elif it.kind == "hidden":
-            sweep.set_node(0, it.id, _hidden_text(it).replace(" (", "\n(").split("\n"), {})
-        elif it.kind != "module":
-            tensor_state(0, it.id, False)
+    for start in items.values():
+        if start.kind == "op":
+            op_state(0, start, None, None, {})
+            sweep.tips[start.id] = (f"{type(start.obj).__name__}: derivative rule "
+                                    f"{_rule_name(start.obj)}\n")
+        elif start.kind == "hidden":
+            sweep.set_node(0, start.id, _hidden_text(start).replace(" (", "\n(").split("\n"), {})
+        elif start.kind != "module":
+            tensor_state(0, start.id, False)
     n_steps = len(steps)
-    captions = [f"Before the backward sweep: the seed ∂E/∂E = {style.describe_array(seed)} "
-                f"waits at the output; {n_steps} op{'s' if n_steps != 1 else ''} to go."]
-    currents: list[str | None] = [None]
+    captions = [f"Before the backward sweep: the seed ∂E/∂{sweep.top} = "
+                f"{style.describe_array(seed)} waits at the output; {n_steps} "
+                f"op{'s' if n_steps != 1 else ''} to go."]
+    currents: list[str | None] = [out_id]  # where each frame happens (the page pans there)
     frame = 0
     prev_current: str | None = None
     prev_edges: list[int] = []
@@ -551,8 +561,8 @@ def backward_frames(
                 sweep.set_node(frame, prev_current, states[-1][1], dict(style.DONE_OP))
             elif prev_current is not None:
                 sweep.set_node(frame, prev_current, sweep.node_states[prev_current][-1][1], {})
-            for e in prev_edges:
-                sweep.set_edge(frame, e, None, False)
+            for e_old in prev_edges:
+                sweep.set_edge(frame, e_old, None, False)
             for tid in prev_changed:
                 tensor_state(frame, tid, False)
             prev_edges, prev_changed = [], []
@@ -596,16 +606,17 @@ def backward_frames(
         else:
             op_state(frame, it, up, passed, dict(style.CURRENT, style="rounded,filled"))
             names = [sweep.names.get(s, s) for s in op_inputs(it) if s is not None]
-            to = ", ".join(f"{_short(p)} to {n}" for p, n in
-                           zip([p for p, s in zip(passed, op_inputs(it)) if s is not None],
-                               names) if p is not None)
+            sent = [f"{_short(p)} to {n}" for p, n in
+                    zip([p for p, s in zip(passed, op_inputs(it)) if s is not None], names)
+                    if p is not None]
+            to = " and ".join(sent) if len(sent) <= 2 else ", ".join(sent)
             captions[frame] = (f"Step {k} of {n_steps}: {op_name(node)} receives "
-                               f"{_short(up) if up is not None else 'no gradient'} and passes "
-                               f"{to or 'nothing'} back (chain rule: upstream × local "
-                               f"derivative; rule {_rule_name(node)}).")
+                               f"{_short(up) if up is not None else 'no gradient'} and, by the "
+                               f"chain rule (upstream × local derivative), passes back "
+                               f"{to or 'nothing'}.")
         prev_current = op_id
     sweep.do_layout()
-    return [Frame(sweep, i, captions[i], currents[i]) for i in range(len(captions))]
+    return [Frame(sweep, i, sweep.sym(captions[i]), currents[i]) for i in range(len(captions))]
 
 
 # -- writing the frames -------------------------------------------------------------------------
@@ -691,9 +702,8 @@ ctrl+scroll to zoom</span>
   }}
   function home() {{
     s = Math.max(fitScale(), readable());
-    tx = Math.max(0, (view.clientWidth - W * s) / 2);
+    tx = (view.clientWidth - W * s) / 2;   // centred; a larger picture starts at its top
     ty = Math.max(0, (view.clientHeight - H * s) / 2);
-    if (W * s > view.clientWidth) tx = view.clientWidth - W * s;  // output side first
     apply();
   }}
   function current() {{

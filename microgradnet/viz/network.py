@@ -53,8 +53,8 @@ def _structure(model: Any) -> tuple[list[Any], list[list[Any]]]:
     if not hasattr(model, "named_modules"):
         raise TypeError(f"draw_network: expected an MLP, a Linear layer or a module made of "
                         f"Linear layers and activations, got {type(model).__name__}")
-    linears: list[Any] = []
-    acts: list[list[Any]] = []
+    linears = []
+    acts = []
     for _, m in list(model.named_modules())[1:]:
         if _is_linear(m):
             linears.append(m)
@@ -230,6 +230,8 @@ def draw_network(
             if values is not None:
                 v = float(values[layer][j])
                 attrs["fillcolor"] = style.value_colour(v, vmax[layer] or 1.0)
+                if vmax[layer] and abs(v) / vmax[layer] > 0.6:  # dark fill: white text
+                    attrs["fontcolor"] = "white"
                 lines.append(style._fmt(v))
                 tip.append(f"activation {v:.6g}")
             if delta_list is not None and layer > 0:
