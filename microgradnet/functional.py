@@ -10,8 +10,8 @@ Every fused backward is written twice, on purpose: in microgradnet ops when the 
 recorded (``create_graph=True``, so derivatives of any order work) and directly in NumPy for the
 ordinary first-order sweep, which records nothing. Tests check that both agree.
 
-The autograd functional API (``jacobian``, ``hessian``, ``vjp``, ``jvp``, ``hvp``, ``vhp``) is
-re-exported here too, as in ``torch.autograd.functional``.
+The autograd functional API (``jacobian``, ``jacfwd``, ``jacrev``, ``hessian``, ``vjp``,
+``jvp``, ``hvp``, ``vhp``) is re-exported here too, as in ``torch.autograd.functional``.
 """
 
 from __future__ import annotations
@@ -62,6 +62,8 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "jacobian",
+    "jacfwd",
+    "jacrev",
     "hessian",
     "vjp",
     "jvp",
@@ -865,4 +867,13 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, weight: Any = None
     return BCEWithLogits.apply(x, t, w, pw, _scale(reduction, x.data.size), True)
 
 
-from microgradnet.autograd.functional import hessian, hvp, jacobian, jvp, vhp, vjp  # noqa: E402
+from microgradnet.autograd.functional import (  # noqa: E402
+    hessian,
+    hvp,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    vhp,
+    vjp,
+)
