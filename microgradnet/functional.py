@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from microgradnet.autograd.forward_ad import _fw, tangent_of, tangent_sum
 from microgradnet.autograd.function import Function
 from microgradnet.autograd.grad_mode import _state
 from microgradnet.ops._util import const
@@ -138,6 +139,11 @@ class Softmax(Function):
         return out
 
     @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        y = ctx.saved_output
+        return y * (t - (t * y).sum(ctx.axis, keepdims=True))
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         if not _state.enabled:  # first-order sweep: straight NumPy
             ya, g = ctx.saved_output_data, grad.data
@@ -171,6 +177,10 @@ class LogSoftmax(Function):
             out = s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
         ctx.save_output(out)
         return out
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        return t - (exp(ctx.saved_output) * t).sum(ctx.axis, keepdims=True)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -234,6 +244,12 @@ class Linear(Function):
             else:
                 out = out + b.data
         return out
+
+    @staticmethod
+    def jvp(ctx: Any, tx: Any, tw: Any, tb: Any) -> Any:
+        x, w = ctx.saved_tensors
+        return tangent_sum(None if tx is None else matmul(tx, w.mT),
+                           None if tw is None else matmul(x, tw.mT), tb)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -408,6 +424,18 @@ class CrossEntropy(Function):
         return per
 
     @staticmethod
+    def jvp(ctx: Any, tx: Any, tq: Any, *_: Any) -> Any:
+        x, q, p, logp = ctx.saved_tensors
+        axis = ctx.axis
+        per = None
+        if tx is not None:  # d(-Σ q·log p) = -Σ q·tx + (Σ q)·Σ p·tx
+            qs = q.sum(axis) if isinstance(q, Tensor) else np.sum(q, axis)
+            per = (tx * const(p)).sum(axis) * qs - (tx * q).sum(axis)
+        if tq is not None:
+            per = tangent_sum(per, -(tq * const(logp)).sum(axis))
+        return per.sum() * ctx.scale if ctx.reduce else per
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, q, p, logp = ctx.saved_tensors
         axis = ctx.axis
@@ -485,7 +513,8 @@ def _prob_targets(x: Tensor, target: Tensor, axis: int, weight: np.ndarray | Non
     n_classes = x.data.shape[axis]
     wshape = [1] * x.data.ndim
     wshape[axis] = n_classes
-    if target.requires_grad:  # differentiable soft targets: build q from tensor ops
+    if target.requires_grad or _fw.level and tangent_of(target) is not None:
+        # differentiable soft targets (reverse or forward mode): build q from tensor ops
         q: Any = target
         if smoothing:
             q = q * (1.0 - smoothing) + smoothing / n_classes
@@ -610,6 +639,13 @@ class SquaredError(Function):
         return sq
 
     @staticmethod
+    def jvp(ctx: Any, tx: Any, tt: Any, *_: Any) -> Any:
+        x, t, _d = ctx.saved_tensors
+        diff = tangent_sum(tx, None if tt is None else -tt)
+        per = (x - t) * diff * (2.0 * ctx.k)
+        return per.sum() * ctx.scale if ctx.reduce else per
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, t, d = ctx.saved_tensors
         nx, nt = ctx.needs_input_grad[:2]
@@ -724,6 +760,19 @@ class BinaryCrossEntropy(Function):
         return loss
 
     @staticmethod
+    def jvp(ctx: Any, tp: Any, tt: Any, *_: Any) -> Any:
+        p, t, w, lp, l1p = ctx.saved_tensors
+        per = None
+        if tp is not None:
+            den = p * (1.0 - p)
+            per = tp * (p - t) / where(den.data > _EPS, den, _EPS)
+        if tt is not None:
+            per = tangent_sum(per, tt * const(l1p - lp))
+        if w is not None:
+            per = per * w
+        return per.sum() * ctx.scale if ctx.reduce else per
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         p, t, w, lp, l1p = ctx.saved_tensors
         np_, nt = ctx.needs_input_grad[:2]
@@ -808,6 +857,23 @@ class BCEWithLogits(Function):
         if reduce:
             return np.asarray(loss.sum() * scale, dtype=loss.dtype)
         return loss.astype(a.dtype, copy=False)
+
+    @staticmethod
+    def jvp(ctx: Any, tx: Any, tt: Any, *_: Any) -> Any:
+        x, t, w, pw, ls = ctx.saved_tensors
+        per = None
+        if tx is not None:
+            s = sigmoid(x)
+            per = tx * (s - t if pw is None else (1.0 + (pw - 1.0) * t) * s - pw * t)
+        if tt is not None:
+            if pw is None:
+                per = tangent_sum(per, -(tt * x))
+            else:
+                log_sig = where(x.data < 0, x, 0.0) - log(1.0 + exp(-x.abs()))
+                per = tangent_sum(per, tt * (-x - (pw - 1.0) * log_sig))
+        if w is not None:
+            per = per * w
+        return per.sum() * ctx.scale if ctx.reduce else per
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:

@@ -187,3 +187,36 @@ def test_reverse_over_forward_differentiates_a_jvp() -> None:
     _, tangent = F.jvp(lambda z: z ** 3, x, t([1.0, 1.0]), create_graph=True)
     (g,) = mg.grad(tangent.sum(), [x])
     np.testing.assert_allclose(g.data, 6 * x.data)
+
+
+_X = rng.normal(size=(3, 4))
+_T = rng.uniform(0.1, 0.9, size=(3, 4))
+_FUSED = {
+    "softmax": lambda x, y: F.softmax(x, axis=1),
+    "log_softmax": lambda x, y: F.log_softmax(x, axis=0),
+    "linear": lambda x, y: F.linear(x, y, y[:, 0]),
+    "cross_entropy_labels": lambda x, y: F.cross_entropy(x, mg.tensor([0, 3, 1])),
+    "cross_entropy_probs": lambda x, y: F.cross_entropy(x, F.softmax(y, axis=1),
+                                                        reduction="none"),
+    "mse_loss": lambda x, y: F.mse_loss(x, y),
+    "sse_loss": lambda x, y: F.sse_loss(x, y, reduction="none"),
+    "binary_cross_entropy": lambda x, y: F.binary_cross_entropy(
+        mg.sigmoid(x), mg.sigmoid(y), weight=t(_T)),
+    "bce_with_logits": lambda x, y: F.binary_cross_entropy_with_logits(
+        x, mg.sigmoid(y), pos_weight=t([1.0, 2.0, 0.5, 3.0]), reduction="sum"),
+    "bce_with_logits_plain": lambda x, y: F.binary_cross_entropy_with_logits(x, mg.sigmoid(y)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_FUSED))
+def test_fused_functions_have_forward_rules_matching_reverse_mode(name: str) -> None:
+    fn = _FUSED[name]
+    x, y = t(_X), t(_X[::-1] * 0.5)
+    fwd = F.jacobian(fn, (x, y), strategy="forward-mode")
+    rev = F.jacobian(fn, (x, y), strategy="reverse-mode")
+    for a, b in zip(fwd, rev):
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-10, atol=1e-12)
+    with F.fused(False):  # the same function from elementary ops
+        ref = F.jacobian(fn, (x, y), strategy="forward-mode")
+    for a, b in zip(fwd, ref):
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-10, atol=1e-12)
