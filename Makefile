@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# The docs build in their own venv with only the docs extra: proof that it is enough.
+DOCS_VENV ?= .venv-docs
 OUT ?= out
 
 .PHONY: demo test lint bench docs clean
@@ -27,14 +29,16 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check microgradnet tests examples benchmarks docs conftest.py
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(DOCS_VENV) $(OUT) .pytest_cache .ruff_cache .hypothesis .mypy_cache
 
-$(VENV)/.installed-docs: $(VENV)/.installed
-	$(PY) -m pip install --quiet -e '.[docs]'
+$(DOCS_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DOCS_VENV)/bin/python -m pip install --quiet -e '.[docs]'
 	touch $@
 
-docs: $(VENV)/.installed-docs
-	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+docs: $(DOCS_VENV)/.installed
+	$(DOCS_VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
 # Peers (torch, autograd, mygrad, micrograd) are measured when BENCH_PYTHON has them installed.
 BENCH_PYTHON ?= $(PY)

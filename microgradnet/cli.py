@@ -11,7 +11,7 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -182,8 +182,10 @@ def _load(args: argparse.Namespace) -> tuple[np.ndarray, ...]:
     if args.dataset == "digits":
         X, y = data.load_digits()
     else:
-        make = {"moons": data.make_moons, "spirals": data.make_spirals,
-                "circles": data.make_circles}[args.dataset]
+        makers: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
+            "moons": data.make_moons, "spirals": data.make_spirals,
+            "circles": data.make_circles}
+        make = makers[args.dataset]
         extra = {} if args.noise is None else {"noise": args.noise}
         X, y = make(n_samples=args.samples, seed=args.seed, **extra)
     return data.train_test_split(X, y, test_size=0.25, seed=args.seed, stratify=True)
@@ -308,7 +310,7 @@ def run_demo(args: argparse.Namespace) -> int:
                                 seed=args.seed, callbacks=[keep_best],
                                 compile=args.compile)
         except (RuntimeError, FloatingPointError, ArithmeticError) as exc:
-            history, failure = exc.history, str(exc)  # type: ignore[attr-defined]
+            history, failure = getattr(exc, "history"), str(exc)  # noqa: B009 (fit sets it)
     seconds = time.perf_counter() - started
     if history.stop_reason == "non_finite":
         failure = history.stop_message

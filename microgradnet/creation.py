@@ -101,7 +101,7 @@ def full(shape: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = F
 
 def _like(x: Any, dtype: Any) -> tuple[tuple[int, ...], np.dtype]:
     arr = x.data if isinstance(x, Tensor) else np.asarray(x)
-    return arr.shape, (arr.dtype if dtype is None else as_dtype(dtype))
+    return arr.shape, (arr.dtype if dtype is None else _dt(dtype))
 
 
 def zeros_like(x: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:

@@ -29,7 +29,7 @@ import secrets
 import stat
 import zipfile
 import zlib
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import numpy as np
 
@@ -129,7 +129,7 @@ def save(obj: Any, path: PathLike | IO[bytes]) -> None:
     members: dict[str, np.ndarray] = {f"arr_{i}": a for i, a in enumerate(enc.arrays)}
     members[_MANIFEST] = payload
     if hasattr(path, "write"):
-        np.savez(path, **members)  # type: ignore[arg-type]
+        np.savez(path, **cast("dict[str, Any]", members))
         return
     # Through a symlink to the file it names, as open(path, "wb") would write.
     target = os.path.realpath(os.fspath(path))
@@ -140,7 +140,7 @@ def save(obj: Any, path: PathLike | IO[bytes]) -> None:
     fd, tmp = _create_temporary(target)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **members)
+            np.savez(f, **cast("dict[str, Any]", members))
             f.flush()
             os.fsync(f.fileno())
         if mode is not None:

@@ -138,6 +138,14 @@ class Tensor:
 
     __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_vc", "_meta", "_output_nr",
                  "__weakref__")
+    # The slots' types (set through the slot descriptors by ``_fields`` and ``_make``).
+    data: np.ndarray
+    grad: Tensor | None
+    requires_grad: bool
+    grad_fn: Any
+    _vc: Any
+    _meta: dict[str, Any] | None
+    _output_nr: int
     __array_ufunc__ = None  # NumPy defers to our reflected operators: ``array + tensor`` works
     _is_tensor = True
 
@@ -255,7 +263,7 @@ class Tensor:
             return self.data.astype(dtype)
         return self.data.copy() if copy else self.data
 
-    def item(self) -> Any:
+    def item(self) -> float:  # a Python int, float or bool (typed float: the numeric tower)
         if self.data.size != 1:
             raise ValueError(
                 f"item(): only one-element tensors can be converted to a Python number, "

@@ -92,6 +92,7 @@ def assert_gradients(
     strategy that yields such a list. Raises ``GradcheckError`` with a minimal failing example.
     """
     hypothesis, st, _ = _hyp()
+    shape_list: Any
     if hasattr(shapes, "example"):
         shape_list = shapes
     else:

@@ -711,7 +711,7 @@ def fit(
         bar.close(history)
         _end_callbacks(callbacks, history, error)
     if history.stop_reason == "non_finite":
-        warnings.warn(history.stop_message, RuntimeWarning, stacklevel=2)
+        warnings.warn(str(history.stop_message), RuntimeWarning, stacklevel=2)
     return history
 
 

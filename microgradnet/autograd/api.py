@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
 from microgradnet.autograd.engine import run_backward
+
+if TYPE_CHECKING:
+    from microgradnet.tensor import Tensor
 
 
 def _seed(out: Any, g: Any, where: str) -> Any:
@@ -58,6 +61,13 @@ def backward(
     run_backward([tensor], [g], retain_graph, create_graph)
 
 
+# For type checkers: a gradient is None only for an unused input with allow_unused=True.
+@overload
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = ..., retain_graph: bool | None = ...,
+         create_graph: bool = ..., allow_unused: Literal[False] = ...) -> tuple[Tensor, ...]: ...
+@overload
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = ..., retain_graph: bool | None = ...,
+         create_graph: bool = ..., allow_unused: bool = ...) -> tuple[Tensor | None, ...]: ...
 def grad(
     outputs: Any,
     inputs: Any,

@@ -18,7 +18,7 @@ class _State(threading.local):
         self.anomaly = False
         # The user-code line of the outermost built-in module call (see nn.Module.__call__): ops
         # recorded inside it take this as their call site instead of walking the stack again.
-        self.site = None
+        self.site: tuple[Any, int] | None = None
 
 
 _state = _State()

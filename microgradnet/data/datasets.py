@@ -8,6 +8,8 @@ class labels are ``int64``; regression and classic single-output targets are flo
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from microgradnet.tensor import get_default_dtype
@@ -208,7 +210,7 @@ def make_parity(n_bits: int = 3) -> tuple[np.ndarray, np.ndarray]:
     return _float(X), _float(y)
 
 
-def _sklearn_datasets(caller: str):  # noqa: ANN202  (a module)
+def _sklearn_datasets(caller: str) -> Any:  # the sklearn.datasets module
     try:
         from sklearn import datasets
     except ImportError as exc:

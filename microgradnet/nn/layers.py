@@ -11,14 +11,14 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from typing import Any, overload
+from typing import Any, cast, overload
 
 import numpy as np
 
 from microgradnet import functional as F
 from microgradnet._checks import as_size
 from microgradnet.nn import init
-from microgradnet.nn.module import Module, Parameter
+from microgradnet.nn.module import Module, Parameter, _TensorLayer
 from microgradnet.tensor import Tensor, as_dtype, get_default_dtype
 
 __all__ = [
@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 
-class Linear(Module):
+class Linear(_TensorLayer):
     """A fully connected layer: y = x Wᵀ + b, weight of shape (out_features, in_features).
 
     Initialised as PyTorch's: weight and bias uniform in ±1/√in_features (``kaiming_uniform_``
@@ -97,7 +97,7 @@ class Identity(Module):
         return x
 
 
-class Sigmoid(Module):
+class Sigmoid(_TensorLayer):
     """The logistic function σ(x) = 1/(1 + e^−x), the classic unit of backpropagation.
 
     >>> mg.nn.Sigmoid()(mg.tensor([-1.0, 2.0]))
@@ -108,7 +108,7 @@ class Sigmoid(Module):
         return F.sigmoid(x)
 
 
-class Tanh(Module):
+class Tanh(_TensorLayer):
     """The hyperbolic tangent, a zero-centred sigmoid.
 
     >>> mg.nn.Tanh()(mg.tensor([-1.0, 2.0]))
@@ -119,7 +119,7 @@ class Tanh(Module):
         return F.tanh(x)
 
 
-class ReLU(Module):
+class ReLU(_TensorLayer):
     """max(x, 0).
 
     >>> mg.nn.ReLU()(mg.tensor([-1.0, 2.0]))
@@ -130,7 +130,7 @@ class ReLU(Module):
         return F.relu(x)
 
 
-class LeakyReLU(Module):
+class LeakyReLU(_TensorLayer):
     """x for x > 0, negative_slope·x otherwise.
 
     >>> mg.nn.LeakyReLU(0.1)(mg.tensor([-1.0, 2.0]))
@@ -148,7 +148,7 @@ class LeakyReLU(Module):
         return f"negative_slope={self.negative_slope}"
 
 
-class ELU(Module):
+class ELU(_TensorLayer):
     """x for x > 0, alpha·(eˣ − 1) otherwise.
 
     >>> mg.nn.ELU()(mg.tensor([-1.0, 2.0]))
@@ -166,7 +166,7 @@ class ELU(Module):
         return f"alpha={self.alpha}"
 
 
-class GELU(Module):
+class GELU(_TensorLayer):
     """x·Φ(x), exact by default, or its tanh approximation with ``approximate="tanh"``.
 
     >>> mg.nn.GELU()(mg.tensor([-1.0, 2.0]))
@@ -184,7 +184,7 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
-class Softplus(Module):
+class Softplus(_TensorLayer):
     """log(1 + e^(beta·x))/beta, linear above ``threshold`` (a smooth ReLU).
 
     >>> mg.nn.Softplus()(mg.tensor([-1.0, 2.0]))
@@ -203,7 +203,7 @@ class Softplus(Module):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
-class Softmax(Module):
+class Softmax(_TensorLayer):
     """Softmax along ``dim`` (default the last axis): a probability distribution per row.
 
     >>> mg.nn.Softmax()(mg.tensor([-1.0, 2.0]))
@@ -221,7 +221,7 @@ class Softmax(Module):
         return f"dim={self.dim}"
 
 
-class LogSoftmax(Module):
+class LogSoftmax(_TensorLayer):
     """Log of the softmax along ``dim`` (pair it with ``NLLLoss``).
 
     >>> mg.nn.LogSoftmax()(mg.tensor([-1.0, 2.0]))
@@ -239,7 +239,7 @@ class LogSoftmax(Module):
         return f"dim={self.dim}"
 
 
-class Dropout(Module):
+class Dropout(_TensorLayer):
     """During training, zero each input with probability ``p`` and scale the rest by 1/(1−p);
     in evaluation mode (``model.eval()``) pass the input through unchanged.
 
@@ -262,7 +262,7 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-class Flatten(Module):
+class Flatten(_TensorLayer):
     """Merge axes ``start_dim``..``end_dim`` into one (default: all but the batch axis).
 
     >>> mg.nn.Flatten()(mg.zeros(2, 3, 4)).shape
@@ -330,7 +330,7 @@ class Sequential(Module):
         items = list(self._modules.items())
         if isinstance(idx, slice):
             return Sequential(OrderedDict(items[idx]))
-        return items[_index(idx, len(items), "Sequential")][1]
+        return cast(Module, items[_index(idx, len(items), "Sequential")][1])
 
     def __setitem__(self, idx: int, module: Module) -> None:
         key = list(self._modules)[_index(idx, len(self._modules), "Sequential")]
@@ -353,7 +353,7 @@ class Sequential(Module):
         return len(self._modules)
 
     def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+        return iter(cast("list[Module]", [*self._modules.values()]))
 
     def append(self, module: Module) -> Sequential:
         """Add ``module`` at the end."""
@@ -367,7 +367,7 @@ class Sequential(Module):
 
     def forward(self, x: Any) -> Any:
         for m in self._modules.values():
-            x = m(x)
+            x = m(x)  # type: ignore[misc]  # registered children are never None here
         return x
 
 
@@ -392,7 +392,7 @@ class ModuleList(Module):
     def __getitem__(self, idx: slice) -> ModuleList: ...
 
     def __getitem__(self, idx: int | slice) -> Module:
-        mods = list(self._modules.values())
+        mods = cast("list[Module]", list(self._modules.values()))
         if isinstance(idx, slice):
             return ModuleList(mods[idx])
         return mods[_index(idx, len(mods), "ModuleList")]
@@ -411,7 +411,7 @@ class ModuleList(Module):
         return len(self._modules)
 
     def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+        return iter(cast("list[Module]", [*self._modules.values()]))
 
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)

@@ -11,7 +11,7 @@ tensor(0.5)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,6 +38,9 @@ def _as_buffer(x: Any) -> Tensor | None:
 
 class _Loss(Module):
     """Stores ``reduction`` (validated) and shows it in ``repr``."""
+
+    if TYPE_CHECKING:  # for type checkers: ``loss_fn(output, target)`` is a Tensor
+        def __call__(self, input: Any, target: Any, /) -> Tensor: ...
 
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -28,7 +28,7 @@ from microgradnet.nn.layers import (
     Softplus,
     Tanh,
 )
-from microgradnet.nn.module import Module
+from microgradnet.nn.module import Module, _TensorLayer
 from microgradnet.tensor import Tensor
 
 __all__ = ["MLP"]
@@ -82,7 +82,7 @@ def _activation(spec: Any, what: str) -> Module:
                     f"{type(spec).__name__}")
 
 
-class MLP(Module):
+class MLP(_TensorLayer):
     """A fully connected feed-forward network: ``Linear`` layers of the given ``sizes`` with
     ``activation`` after every hidden layer and ``output_activation`` after the last one.
 
@@ -149,9 +149,10 @@ class MLP(Module):
                     _init.uniform_(p, -r, r, generator)
             return
         if isinstance(init, str):
-            fill = {"xavier_uniform": _init.xavier_uniform_, "xavier_normal": _init.xavier_normal_,
-                    "kaiming_uniform": _init.kaiming_uniform_,
-                    "kaiming_normal": _init.kaiming_normal_}.get(init)
+            fills: dict[str, Callable[..., Any]] = {
+                "xavier_uniform": _init.xavier_uniform_, "xavier_normal": _init.xavier_normal_,
+                "kaiming_uniform": _init.kaiming_uniform_, "kaiming_normal": _init.kaiming_normal_}
+            fill = fills.get(init)
             if fill is None:
                 raise ValueError(f"MLP: unknown init {init!r}; use None, 'classic', a number, "
                                  "'xavier_uniform', 'xavier_normal', 'kaiming_uniform', "
@@ -162,15 +163,16 @@ class MLP(Module):
                     _init.zeros_(layer.bias)
             return
         if callable(init):
+            fn: Callable[[Any], Any] = init
             for layer in layers:
-                init(layer)
+                fn(layer)
             return
         raise TypeError(f"MLP: init must be None, 'classic', a number, an initialiser name or a "
                         f"function, got {type(init).__name__}")
 
     def forward(self, x: Any) -> Tensor:
         act = self.activation
-        *hidden, last = self.layers._modules.values()
+        *hidden, last = cast("list[Module]", [*self.layers._modules.values()])
         for layer in hidden:
             x = act(layer(x))
         return self.output_activation(last(x))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import sys
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -119,7 +119,7 @@ class Module:
             f"{type(self).__name__} has no forward(): define forward(self, ...) in the subclass"
         )
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def _call_impl(self, *args: Any, **kwargs: Any) -> Any:
         # Every op recorded inside a built-in module (MLP, Linear, the losses...) was made by the
         # user's line that called the outermost one: find that line once, not once per op. A
         # user-defined forward is user code, so its ops find their own lines.
@@ -138,6 +138,10 @@ class Module:
             return self.forward(*args, **kwargs)
         finally:
             _state.site = prev
+
+    # Calling a module runs forward. Typed as a callable attribute (as in PyTorch) so that
+    # layers can tell type checkers what they return: ``Linear(2, 3)(x)`` is a Tensor.
+    __call__: Callable[..., Any] = _call_impl
 
     # -- registration ------------------------------------------------------------------------
     def _registries(self, name: str) -> dict[str, Any]:
@@ -499,3 +503,10 @@ class Module:
         names = set(super().__dir__())
         names.update(self._parameters, self._buffers, self._modules)
         return sorted(names)
+
+
+class _TensorLayer(Module):
+    """A module from one tensor to one tensor: for type checkers, ``layer(x)`` is a Tensor."""
+
+    if TYPE_CHECKING:
+        def __call__(self, x: Any, /) -> Tensor: ...

@@ -76,7 +76,7 @@ class Optimizer:
             )
         if isinstance(params, (set, frozenset)):
             raise TypeError(_UNORDERED)
-        groups = list(params)
+        groups: list[Any] = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
         if not isinstance(groups[0], dict):
