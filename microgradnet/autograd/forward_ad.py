@@ -38,10 +38,12 @@ UnpackedDualTensor = namedtuple("UnpackedDualTensor", ["primal", "tangent"])
 
 
 class _FwState(threading.local):
-    """``level``: the id of the active dual level, 0 when none (read by every op: one check)."""
+    """``level``: the id of the active dual level, 0 when none (read by every op: one check);
+    ``k``: the number of directions carried at once (0: one tangent per tensor)."""
 
     def __init__(self) -> None:
         self.level = 0
+        self.k = 0
 
 
 _fw = _FwState()
@@ -165,6 +167,27 @@ def make_dual(tensor: Any, tangent: Any, *, level: int | None = None) -> Any:
     return out
 
 
+def _make_dual_directions(tensor: Any, tangents: tuple[Any, ...]) -> Any:
+    """A view of ``tensor`` carrying one tangent per direction (None: zero), for ``jacfwd``:
+    all columns of a Jacobian in one forward pass (see ``apply_dual``)."""
+    out = _fresh_view(tensor)
+    _set_tangent(out, tuple(tangents))
+    return out
+
+
+class _directions:
+    """Inside it, dual tensors carry ``k`` tangents each (one forward pass, k columns)."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+    def __enter__(self) -> None:
+        _fw.k = self.k
+
+    def __exit__(self, *exc: object) -> None:
+        _fw.k = 0
+
+
 def unpack_dual(tensor: Any, *, level: int | None = None) -> UnpackedDualTensor:
     """``(primal, tangent)`` of a tensor: the tangent is None when it carries none.
 
@@ -193,12 +216,17 @@ def tangent_sum(*terms: Any) -> Any:
 # -- the propagation, called by Function.apply while a level is active ---------------------------
 
 def apply_dual(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """``cls.apply(*args)`` plus the output tangent(s) from ``cls.jvp``."""
+    """``cls.apply(*args)`` plus the output tangent(s) from ``cls.jvp``.
+
+    With several directions at once (``_fw.k`` > 0, used by ``jacfwd``) a tangent is a tuple of
+    k tangents (None: zero in that direction): the primal is computed once and the JVP rule
+    applied once per direction.
+    """
     from microgradnet.autograd.function import _new
 
     Tensor = _TENSOR[0] if _TENSOR else _tensor_cls()
     tangents = [tangent_of(a) if isinstance(a, Tensor) else None for a in args]
-    level = _fw.level
+    level, k = _fw.level, _fw.k
     _fw.level = 0  # the primal computation and the JVP rule itself carry no tangents
     try:
         if all(t is None for t in tangents):
@@ -213,14 +241,13 @@ def apply_dual(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             )
         recorded = _state.enabled and any(isinstance(a, Tensor) and a.requires_grad
                                           for a in args)
+        prev = _state.enabled
         if recorded:
             out = cls.apply(*args, **kwargs)
             first = out[0] if isinstance(out, tuple) else out
             ctx = first.grad_fn
             if ctx is None:  # integer or bool output: nothing to carry
                 return out
-            res = jvp(ctx, *tangents)
-            _out_tangents[ctx] = (level, res if isinstance(res, tuple) else (res,))
         else:
             ctx = _new(cls)
             ctx.next_functions = ()  # not in any graph, but keeps what forward saves
@@ -228,25 +255,47 @@ def apply_dual(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             ctx._saved = None
             ctx._hooks = None
             ctx._site = None
-            prev = _state.enabled
             _state.enabled = False
             try:
-                raw = cls.forward(ctx, *args, **kwargs)
-                out = _wrap(cls, raw, args)
-                if any(t is not None and t.requires_grad for t in tangents):
-                    _state.enabled = prev  # reverse mode through the tangents themselves
-                res = jvp(ctx, *tangents)
+                out = _wrap(cls, cls.forward(ctx, *args, **kwargs), args)
             finally:
                 _state.enabled = prev
-        if isinstance(out, tuple):
-            res = res if isinstance(res, tuple) else (res,)
-            for o, r in zip(out, res):
-                _attach(o, r, level)
-        else:
-            _attach(out, res, level)
+            if not any(_requires_grad(t) for t in tangents):
+                _state.enabled = False  # no reverse mode through the tangents: record nothing
+        try:
+            outs = out if isinstance(out, tuple) else (out,)
+            if k:
+                per_dir = []
+                for j in range(k):  # a direction no input moves in gives no tangent
+                    tj = [None if ta is None else ta[j] for ta in tangents]
+                    per_dir.append(() if all(t is None for t in tj) else _as_tuple(jvp(ctx, *tj)))
+                final = []
+                for i, o in enumerate(outs):
+                    ts = tuple(_normalize(o, r[i] if i < len(r) else None) for r in per_dir)
+                    final.append(None if all(t is None for t in ts) else ts)
+            else:
+                res = _as_tuple(jvp(ctx, *tangents))
+                final = [_normalize(o, r) for o, r in zip(outs, res)]
+        finally:
+            _state.enabled = prev
+        for o, t in zip(outs, final):
+            if t is not None:
+                _set_tangent(o, t, level)
+        if recorded:
+            _out_tangents[ctx] = (level, tuple(final))
         return out
     finally:
         _fw.level = level
+
+
+def _as_tuple(res: Any) -> tuple[Any, ...]:
+    return res if isinstance(res, tuple) else (res,)
+
+
+def _requires_grad(t: Any) -> bool:
+    if isinstance(t, tuple):
+        return any(x is not None and x.requires_grad for x in t)
+    return t is not None and t.requires_grad
 
 
 def restore_tangent(ctx: Any, t: Any) -> Any:
@@ -255,8 +304,8 @@ def restore_tangent(ctx: Any, t: Any) -> Any:
     if entry is not None and entry[0] == _fw.level:
         tangents = entry[1]
         k = t._output_nr
-        if k < len(tangents):
-            _attach(t, tangents[k], entry[0])
+        if k < len(tangents) and tangents[k] is not None:
+            _set_tangent(t, tangents[k], entry[0])
     return t
 
 
@@ -279,10 +328,10 @@ def _wrap(cls: Any, raw: Any, args: tuple[Any, ...]) -> Any:
     return t
 
 
-def _attach(out: Any, tangent: Any, level: int) -> None:
-    """Give ``out`` its tangent, as a Tensor of its shape and dtype (None: a zero tangent)."""
+def _normalize(out: Any, tangent: Any) -> Any:
+    """``tangent`` as a Tensor of ``out``'s shape and dtype (None: a zero tangent)."""
     if tangent is None or out.data.dtype.kind not in "fc":
-        return
+        return None
     Tensor = _TENSOR[0]
     if not isinstance(tangent, Tensor):
         tangent = Tensor._make(np.asarray(tangent, dtype=out.data.dtype), False, None)
@@ -292,4 +341,4 @@ def _attach(out: Any, tangent: Any, level: int) -> None:
         tangent = broadcast_to(tangent, out.shape)
     if tangent.dtype != out.dtype:
         tangent = tangent.to(out.dtype)
-    _set_tangent(out, tangent, level)
+    return tangent

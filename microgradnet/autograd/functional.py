@@ -275,29 +275,43 @@ def _jacobian_reverse(outs: tuple[Any, ...], ins: tuple[Any, ...], create_graph:
 
 def _jacobian_forward(func: Callable[..., Any], ins: tuple[Any, ...], create_graph: bool,
                       strict: bool) -> tuple[list[tuple[Any, ...]], bool]:
-    """Column by column: one forward pass with tangents per input element."""
+    """Column by column, all in one forward pass: every input element is a direction, each
+    tensor carries one tangent per direction, each op computes its output once and applies
+    its JVP rule once per direction (instead of one whole pass of ``func`` per column)."""
     from microgradnet.tensor import Tensor
 
-    cols: list[list[list[Any]]] | None = None  # [output][input] -> columns
-    outs: tuple[Any, ...] = ()
-    out_tuple = False
-    for j, x in enumerate(ins):
-        n = x.size
-        for k in range(n):
-            e = np.zeros(n, dtype=x.dtype)
-            e[k] = 1.0
-            vs: list[Any] = [None] * len(ins)
-            vs[j] = Tensor(e.reshape(x.shape))
-            outs, tangents, out_tuple = _forward_pass(func, ins, tuple(vs), "jacobian", strict)
-            if cols is None:
-                cols = [[[] for _ in ins] for _ in outs]
-            for i, t in enumerate(tangents):
-                cols[i][j].append(t if create_graph else t.detach())
-    if cols is None:  # every input is empty: one plain evaluation gives the output shapes
-        out_tuple, outs = _check_outputs(func(*ins), "jacobian")
-        cols = [[[] for _ in ins] for _ in outs]
-    table = [tuple(_stack_blocks(cols[i][j], o.shape, t.shape, t.dtype, create_graph, True)
-                   for j, t in enumerate(ins)) for i, o in enumerate(outs)]
+    k = sum(x.size for x in ins)
+    dirs: list[list[Any]] = []
+    d = 0
+    for x in ins:
+        tangents: list[Any] = [None] * k
+        for e in range(x.size):
+            basis = np.zeros(x.size, dtype=x.dtype)
+            basis[e] = 1.0
+            tangents[d + e] = Tensor._make(basis.reshape(x.shape), False, None)
+        d += x.size
+        dirs.append(tangents)
+    with fwad.dual_level(), fwad._directions(k):
+        duals = [fwad._make_dual_directions(x, tuple(t)) if x.size else x
+                 for x, t in zip(ins, dirs)]
+        out_tuple, outs = _check_outputs(func(*duals), "jacobian")
+        per_out = [fwad.tangent_of(o) for o in outs]
+    table = []
+    for i, (o, ts) in enumerate(zip(outs, per_out)):
+        if ts is None and strict:
+            raise RuntimeError(f"jacobian: output {i} does not depend on the inputs "
+                               "(strict=True). Pass strict=False to get zeros for it.")
+        zero = Tensor._make(np.zeros(o.shape, dtype=o.dtype), False, None)
+        cols = [zero if ts is None or t is None else t for t in (ts or (None,) * k)]
+        if not create_graph:
+            cols = [c.detach() for c in cols]
+        row = []
+        d = 0
+        for x in ins:
+            row.append(_stack_blocks(cols[d:d + x.size], o.shape, x.shape, x.dtype,
+                                     create_graph, True))
+            d += x.size
+        table.append(tuple(row))
     return table, out_tuple
 
 
