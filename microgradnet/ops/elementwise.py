@@ -1,15 +1,12 @@
 """Elementwise functions: exp, log, sqrt, trigonometry, the activations, clip, maximum/minimum,
 where, sign, erf.
 
-Rules that need the op's own output (exp, tanh, sigmoid, relu) save the output array and read it
-back with ``ctx.saved_output``: a Tensor attached to this very node, so that second derivatives
-flow through it correctly. Piecewise rules (leaky_relu, clip, maximum) multiply the gradient by a
-constant mask computed from the saved inputs: the mask's own derivative is zero almost everywhere.
-
-When the backward sweep is not recorded (no ``create_graph``) the hottest rules (exp, tanh,
-sigmoid, relu) compute on the arrays directly, skipping the Tensor-op machinery; the Tensor form
-beside each stays the reference. The op database checks both: gradcheck runs the array form,
-gradgradcheck differentiates the Tensor form.
+Every rule is written once (``_dual_rules``, see ``ops/_dual.py``): on NumPy arrays in a plain
+backward sweep, on Tensors (recorded) with ``create_graph``. Rules that need the op's own output
+(exp, tanh, sigmoid, relu) save the output array and read it back with ``ctx.saved_output``: in
+the recorded sweep a Tensor attached to this very node, so that second derivatives flow through
+it correctly. Piecewise rules (leaky_relu, clip, maximum) multiply the gradient by a constant
+mask computed from the saved inputs: the mask's own derivative is zero almost everywhere.
 """
 
 from __future__ import annotations
@@ -21,8 +18,8 @@ import numpy as np
 
 from microgradnet.autograd.forward_ad import tangent_sum
 from microgradnet.autograd.function import Function
-from microgradnet.autograd.grad_mode import _state
-from microgradnet.ops._util import as_operand, as_tensor, broadcast_error, const
+from microgradnet.ops import _dual as D
+from microgradnet.ops._util import as_operand, as_tensor, broadcast_error
 from microgradnet.tensor import Tensor
 
 __all__ = [
@@ -67,6 +64,7 @@ class Exp(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -80,8 +78,6 @@ class Exp(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
-        if not _state.enabled:  # plain backward: the same rule on arrays (see _const)
-            return const(grad.data * ctx.saved_output_data)
         return grad * ctx.saved_output
 
 
@@ -99,6 +95,7 @@ class Log(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -130,6 +127,7 @@ class Tanh(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -144,9 +142,6 @@ class Tanh(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
-        if not _state.enabled:
-            y = ctx.saved_output_data
-            return const(grad.data * (1.0 - y * y))
         y = ctx.saved_output
         return grad * (1.0 - y * y)
 
@@ -165,6 +160,7 @@ class Sigmoid(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -179,9 +175,6 @@ class Sigmoid(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
-        if not _state.enabled:
-            o = ctx.saved_output_data
-            return const(grad.data * (o * (1.0 - o)))
         o = ctx.saved_output
         return grad * (o * (1.0 - o))
 
@@ -214,6 +207,7 @@ class Relu(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -227,9 +221,7 @@ class Relu(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
-        if not _state.enabled:
-            return const(grad.data * (ctx.saved_output_data > 0))
-        return grad * (ctx.saved_output > 0)
+        return grad * (D.value(ctx.saved_output) > 0)
 
 
 def relu(x: Any) -> Tensor:
@@ -248,6 +240,7 @@ class Where(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, cond: np.ndarray, x: Any, y: Any) -> np.ndarray:
@@ -266,9 +259,8 @@ class Where(Function):
     def backward(ctx: Any, grad: Tensor) -> Any:
         (cond,) = ctx.saved_tensors
         _, nx, ny = ctx.needs_input_grad
-        zero = grad * 0.0 if (nx or ny) else None
-        gx = Where.apply(cond, grad, zero) if nx else None
-        gy = Where.apply(cond, zero, grad) if ny else None
+        gx = D.where(cond, grad, 0.0) if nx else None
+        gy = D.where(cond, 0.0, grad) if ny else None
         return None, gx, gy
 
 
@@ -299,6 +291,7 @@ class Sign(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -327,6 +320,7 @@ class Clone(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -356,6 +350,7 @@ class Cast(Function):
 
     __slots__ = ("in_dtype",)
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, dtype: np.dtype) -> np.ndarray:
@@ -368,7 +363,7 @@ class Cast(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
-        return Cast.apply(grad, ctx.in_dtype), None
+        return D.cast(grad, ctx.in_dtype), None
 
 
 def cast(x: Any, dtype: Any) -> Tensor:
@@ -385,9 +380,9 @@ def cast(x: Any, dtype: Any) -> Tensor:
     return Cast.apply(x, dtype)
 
 
-def _masked(grad: Tensor, mask: np.ndarray) -> Tensor:
+def _masked(grad: Any, mask: np.ndarray) -> Any:
     """``grad`` where ``mask`` holds, else 0 (a constant mask: its own derivative is zero)."""
-    return Where.apply(mask, grad, 0.0)
+    return D.where(mask, grad, 0.0)
 
 
 # -- more math --------------------------------------------------------------------------------
@@ -397,6 +392,7 @@ class Sqrt(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -457,6 +453,7 @@ class Sin(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -471,7 +468,7 @@ class Sin(Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
         (x,) = ctx.saved_tensors
-        return grad * Cos.apply(x)
+        return grad * D.cos(x)
 
 
 def sin(x: Any) -> Tensor:
@@ -490,6 +487,7 @@ class Cos(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -504,7 +502,7 @@ class Cos(Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
         (x,) = ctx.saved_tensors
-        return -(grad * Sin.apply(x))
+        return -(grad * D.sin(x))
 
 
 def cos(x: Any) -> Tensor:
@@ -521,6 +519,7 @@ class Tan(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -553,6 +552,7 @@ class Log1p(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -584,6 +584,7 @@ class Expm1(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -728,6 +729,7 @@ class Erf(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -742,7 +744,7 @@ class Erf(Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
         (x,) = ctx.saved_tensors
-        return grad * (exp(-(x * x)) * _TWO_OVER_SQRT_PI)
+        return grad * (D.exp(-(x * x)) * _TWO_OVER_SQRT_PI)
 
 
 def erf(x: Any) -> Tensor:
@@ -763,6 +765,7 @@ class LeakyRelu(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, negative_slope: float) -> np.ndarray:
@@ -780,8 +783,8 @@ class LeakyRelu(Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, slope = ctx.saved_tensors
-        w = np.where(x.data > 0, 1.0, slope).astype(grad.data.dtype, copy=False)
-        return grad * const(w), None
+        w = np.where(D.value(x) > 0, 1.0, slope).astype(D.value(grad).dtype, copy=False)
+        return grad * w, None
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
@@ -800,6 +803,7 @@ class Elu(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, alpha: float) -> np.ndarray:
@@ -818,7 +822,7 @@ class Elu(Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, alpha = ctx.saved_tensors
-        return Where.apply(x.data > 0, grad, grad * (ctx.saved_output + alpha)), None
+        return D.where(D.value(x) > 0, grad, grad * (ctx.saved_output + alpha)), None
 
 
 def elu(x: Any, alpha: float = 1.0) -> Tensor:
@@ -847,6 +851,7 @@ class Gelu(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, approximate: str) -> np.ndarray:
@@ -865,11 +870,11 @@ class Gelu(Function):
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, approximate = ctx.saved_tensors
         if approximate == "tanh":
-            t = tanh((x + x * x * x * _GELU_C) * _GELU_K)
+            t = D.tanh((x + x * x * x * _GELU_C) * _GELU_K)
             d = (t + 1.0) * 0.5 + x * (1.0 - t * t) * (x * x * (3.0 * _GELU_C) + 1.0) * (
                 0.5 * _GELU_K)
         else:
-            d = Erf.apply(x * _SQRT1_2) * 0.5 + 0.5 + x * exp(x * x * -0.5) * _INV_SQRT_2PI
+            d = D.erf(x * _SQRT1_2) * 0.5 + 0.5 + x * D.exp(x * x * -0.5) * _INV_SQRT_2PI
         return grad * d, None
 
 
@@ -891,6 +896,7 @@ class Softplus(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, beta: float, threshold: float) -> np.ndarray:
@@ -908,8 +914,8 @@ class Softplus(Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, beta, threshold = ctx.saved_tensors
-        s = sigmoid(x) if beta == 1 else sigmoid(x * beta)
-        return Where.apply(x.data * beta > threshold, grad, grad * s), None, None
+        s = D.sigmoid(x) if beta == 1 else D.sigmoid(x * beta)
+        return D.where(D.value(x) * beta > threshold, grad, grad * s), None, None
 
 
 def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -936,6 +942,7 @@ class Clip(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, lo: Any, hi: Any) -> np.ndarray:
@@ -972,7 +979,7 @@ class Clip(Function):
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, lo, hi = ctx.saved_tensors
         nx, nlo, nhi = ctx.needs_input_grad
-        a, lo_a, hi_a = x.data, _d(lo), _d(hi)
+        a, lo_a, hi_a = D.value(x), D.value(lo), D.value(hi)
         gx = glo = ghi = None
         if nx:
             if lo is None:
@@ -1023,6 +1030,7 @@ class _Extremum(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
     _pick: Any = None  # np.maximum or np.minimum
     _wins: Any = None  # np.greater or np.less
 
@@ -1047,11 +1055,11 @@ class _Extremum(Function):
     def backward(cls, ctx: Any, grad: Tensor) -> Any:
         x, y = ctx.saved_tensors
         nx, ny = ctx.needs_input_grad
-        a, b = _d(x), _d(y)
-        dt = grad.data.dtype
+        a, b = D.value(x), D.value(y)
+        dt = D.value(grad).dtype
         tie = 0.5 * (a == b)
-        gx = grad * const((cls._wins(a, b) + tie).astype(dt, copy=False)) if nx else None
-        gy = grad * const((cls._wins(b, a) + tie).astype(dt, copy=False)) if ny else None
+        gx = grad * (cls._wins(a, b) + tie).astype(dt, copy=False) if nx else None
+        gy = grad * (cls._wins(b, a) + tie).astype(dt, copy=False) if ny else None
         return gx, gy
 
 
