@@ -36,6 +36,11 @@ from microgradnet.ops.elementwise import (
 from microgradnet.random import get_generator
 from microgradnet.tensor import Tensor, _to_array, get_default_dtype
 
+
+def _const(a: Any) -> Tensor:
+    """A constant Tensor over an array (JVP rules multiply tangents by such factors)."""
+    return Tensor._make(np.asarray(a), False, None)
+
 __all__ = [
     "fused",
     "relu",
@@ -174,7 +179,7 @@ class LogSoftmax(Function):
 
     @staticmethod
     def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
-        return t - (exp(ctx.saved_output) * t).sum(ctx.axis, keepdims=True)
+        return t - (D.exp(ctx.saved_output) * t).sum(ctx.axis, keepdims=True)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -239,8 +244,8 @@ class Linear(Function):
     @staticmethod
     def jvp(ctx: Any, tx: Any, tw: Any, tb: Any) -> Any:
         x, w = ctx.saved_tensors
-        return tangent_sum(None if tx is None else matmul(tx, w.mT),
-                           None if tw is None else matmul(x, tw.mT), tb)
+        return tangent_sum(None if tx is None else D.matmul(tx, w.mT),
+                           None if tw is None else D.matmul(x, tw.mT), tb)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -414,9 +419,9 @@ class CrossEntropy(Function):
         per = None
         if tx is not None:  # d(-Σ q·log p) = -Σ q·tx + (Σ q)·Σ p·tx
             qs = q.sum(axis) if isinstance(q, Tensor) else np.sum(q, axis)
-            per = (tx * const(p)).sum(axis) * qs - (tx * q).sum(axis)
+            per = (tx * _const(p)).sum(axis) * qs - (tx * q).sum(axis)
         if tq is not None:
-            per = tangent_sum(per, -(tq * const(logp)).sum(axis))
+            per = tangent_sum(per, -(tq * _const(logp)).sum(axis))
         return per.sum() * ctx.scale if ctx.reduce else per
 
     @staticmethod
@@ -744,9 +749,9 @@ class BinaryCrossEntropy(Function):
         per = None
         if tp is not None:
             den = p * (1.0 - p)
-            per = tp * (p - t) / where(den.data > _EPS, den, _EPS)
+            per = tp * (p - t) / D.where(den.data > _EPS, den, _EPS)
         if tt is not None:
-            per = tangent_sum(per, tt * const(l1p - lp))
+            per = tangent_sum(per, tt * _const(l1p - lp))
         if w is not None:
             per = per * w
         return per.sum() * ctx.scale if ctx.reduce else per
@@ -843,7 +848,7 @@ class BCEWithLogits(Function):
             if pw is None:
                 per = tangent_sum(per, -(tt * x))
             else:
-                log_sig = where(x.data < 0, x, 0.0) - log(1.0 + exp(-x.abs()))
+                log_sig = D.where(x.data < 0, x, 0.0) - D.log(1.0 + D.exp(-x.abs()))
                 per = tangent_sum(per, tt * (-x - (pw - 1.0) * log_sig))
         if w is not None:
             per = per * w

@@ -19,7 +19,7 @@ import numpy as np
 from microgradnet.autograd.forward_ad import tangent_sum
 from microgradnet.autograd.function import Function
 from microgradnet.ops import _dual as D
-from microgradnet.ops._util import as_operand, as_tensor, broadcast_error
+from microgradnet.ops._util import as_operand, as_tensor, broadcast_error, const
 from microgradnet.tensor import Tensor
 
 __all__ = [
