@@ -21,7 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from microgradnet.autograd.forward_ad import _fw, tangent_of, tangent_sum
+from microgradnet.autograd.forward_ad import _fw
+from microgradnet.autograd.forward_ad import tangent_of as _tangent_of
+from microgradnet.autograd.forward_ad import tangent_sum as _tangent_sum
 from microgradnet.autograd.function import Function
 from microgradnet.ops import _dual as D
 from microgradnet.ops.elementwise import (
@@ -244,7 +246,7 @@ class Linear(Function):
     @staticmethod
     def jvp(ctx: Any, tx: Any, tw: Any, tb: Any) -> Any:
         x, w = ctx.saved_tensors
-        return tangent_sum(None if tx is None else D.matmul(tx, w.mT),
+        return _tangent_sum(None if tx is None else D.matmul(tx, w.mT),
                            None if tw is None else D.matmul(x, tw.mT), tb)
 
     @staticmethod
@@ -421,7 +423,7 @@ class CrossEntropy(Function):
             qs = q.sum(axis) if isinstance(q, Tensor) else np.sum(q, axis)
             per = (tx * _const(p)).sum(axis) * qs - (tx * q).sum(axis)
         if tq is not None:
-            per = tangent_sum(per, -(tq * _const(logp)).sum(axis))
+            per = _tangent_sum(per, -(tq * _const(logp)).sum(axis))
         return per.sum() * ctx.scale if ctx.reduce else per
 
     @staticmethod
@@ -497,7 +499,7 @@ def _prob_targets(x: Tensor, target: Tensor, axis: int, weight: np.ndarray | Non
     n_classes = x.data.shape[axis]
     wshape = [1] * x.data.ndim
     wshape[axis] = n_classes
-    if target.requires_grad or _fw.level and tangent_of(target) is not None:
+    if target.requires_grad or _fw.level and _tangent_of(target) is not None:
         # differentiable soft targets (reverse or forward mode): build q from tensor ops
         q: Any = target
         if smoothing:
@@ -626,7 +628,7 @@ class SquaredError(Function):
     @staticmethod
     def jvp(ctx: Any, tx: Any, tt: Any, *_: Any) -> Any:
         x, t, _d = ctx.saved_tensors
-        diff = tangent_sum(tx, None if tt is None else -tt)
+        diff = _tangent_sum(tx, None if tt is None else -tt)
         per = (x - t) * diff * (2.0 * ctx.k)
         return per.sum() * ctx.scale if ctx.reduce else per
 
@@ -751,7 +753,7 @@ class BinaryCrossEntropy(Function):
             den = p * (1.0 - p)
             per = tp * (p - t) / D.where(den.data > _EPS, den, _EPS)
         if tt is not None:
-            per = tangent_sum(per, tt * _const(l1p - lp))
+            per = _tangent_sum(per, tt * _const(l1p - lp))
         if w is not None:
             per = per * w
         return per.sum() * ctx.scale if ctx.reduce else per
@@ -846,10 +848,10 @@ class BCEWithLogits(Function):
             per = tx * (s - t if pw is None else (1.0 + (pw - 1.0) * t) * s - pw * t)
         if tt is not None:
             if pw is None:
-                per = tangent_sum(per, -(tt * x))
+                per = _tangent_sum(per, -(tt * x))
             else:
                 log_sig = D.where(x.data < 0, x, 0.0) - D.log(1.0 + D.exp(-x.abs()))
-                per = tangent_sum(per, tt * (-x - (pw - 1.0) * log_sig))
+                per = _tangent_sum(per, tt * (-x - (pw - 1.0) * log_sig))
         if w is not None:
             per = per * w
         return per.sum() * ctx.scale if ctx.reduce else per
