@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from microgradnet.autograd.forward_ad import _fw, _set_tangent, tangent_of
 from microgradnet.autograd.function import Function
 from microgradnet.autograd.grad_mode import _state
 from microgradnet.ops._util import as_tensor, sum_to_shape
@@ -306,18 +307,32 @@ class SetItem(Function):
     over broadcasting; a position that a repeated index wrote again gets nothing: last write
     wins, as in NumPy)."""
 
-    __slots__ = ("index", "v_shape", "winners")
+    __slots__ = ("index", "v_shape", "winners", "shape", "dtype")
     _forward_on_arrays = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, value: Tensor, index: Any) -> np.ndarray:
         ctx.index = index
         ctx.v_shape = value.data.shape
+        ctx.shape = x.data.shape
+        ctx.dtype = x.data.dtype
         ctx.winners = None
         if not _is_basic(index) and value.requires_grad:
             ctx.winners = _last_writes(x.data.shape, index)
         x.data[index] = value.data
         return x.data
+
+    @staticmethod
+    def jvp(ctx: Any, tx: Any, tv: Any, *_: Any) -> Any:
+        # The tangent of x with the written part replaced by value's tangent (a fresh array:
+        # MaskOut copies, then the write goes into that copy).
+        if tx is not None:
+            base = MaskOut.apply(tx, ctx.index)
+        else:
+            base = Tensor._make(np.zeros(ctx.shape, ctx.dtype), False, None)
+        if tv is None:
+            return base
+        return SetItem.apply(base, tv, ctx.index)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -360,6 +375,10 @@ class MaskOut(Function):
         return out
 
     @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        return MaskOut.apply(t, ctx.index)
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         return MaskOut.apply(grad, ctx.index), None
 
@@ -384,6 +403,18 @@ def setitem(x: Tensor, index: Any, value: Any) -> None:
     """
     idx = normalize_index(index)
     v = value if isinstance(value, Tensor) else None
+    tx = tv = None
+    if _fw.level:  # forward mode: the write changes x's tangent as it changes x
+        tx = tangent_of(x)
+        tv = tangent_of(v) if v is not None else None
+    _write(x, idx, index, value, v)
+    if tx is not None or tv is not None:
+        base = (MaskOut.apply(tx, idx) if tx is not None
+                else Tensor._make(np.zeros(x.data.shape, x.data.dtype), False, None))
+        _set_tangent(x, base if tv is None else SetItem.apply(base, tv, idx))
+
+
+def _write(x: Tensor, idx: Any, index: Any, value: Any, v: Tensor | None) -> None:
     if not (_state.enabled and (x.requires_grad or (v is not None and v.requires_grad))):
         vd = value.data if v is not None else value
         x._inplace("__setitem__", lambda a: a.__setitem__(idx, vd))
