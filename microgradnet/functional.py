@@ -245,7 +245,7 @@ class Linear(Function):
             gw = const(g2.T @ x.data.reshape(-1, x.data.shape[-1])) if nw else None
             gb = const(g2.sum(axis=0)) if nb else None
             return gx, gw, gb
-        g2 = grad.reshape(-1, n_out)
+        g2 = grad.reshape(-1, n_out)  # type: ignore[assignment]  # a Tensor when recorded
         gx = matmul(grad, w) if nx else None
         gw = matmul(g2.T, x.reshape(-1, x.data.shape[-1])) if nw else None
         gb = g2.sum(0) if nb else None
@@ -866,3 +866,7 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, weight: Any = None
 
 
 from microgradnet.autograd.functional import hessian, hvp, jacobian, jvp, vhp, vjp  # noqa: E402
+
+
+def __dir__() -> list[str]:  # dir() and tab completion show the API, not the imports
+    return sorted(__all__)

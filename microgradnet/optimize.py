@@ -225,7 +225,8 @@ def minimize(fn: Callable[..., Any], x0: Any, method: str = "BFGS", hessp: bool 
     key = method.lower() if isinstance(method, str) else None
     kw = dict(kwargs)
     if key in _GRADIENT_METHODS and "jac" not in kw:
-        fun, kw["jac"] = prob.value_and_grad, True
+        fun: Callable[..., Any] = prob.value_and_grad
+        kw["jac"] = True
     else:
         fun = prob.value
     if hessp and "hess" not in kw and "hessp" not in kw:

@@ -156,9 +156,9 @@ def jvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
         else:
             res = (None,) * len(us)
         res = _zeros_for(res, outs, strict, "jvp", "output")
-    outs = tuple(o if create_graph else o.detach() for o in outs)
+    outs = tuple(o if create_graph else o.detach() for o in outs)  # type: ignore[union-attr]
     if not create_graph:
-        res = tuple(r.detach() for r in res)
+        res = tuple(r.detach() for r in res)  # type: ignore[union-attr]
     return (outs if out_tuple else outs[0]), (res if out_tuple else res[0])
 
 
@@ -193,7 +193,7 @@ def jacobian(func: Callable[..., Any], inputs: Any, create_graph: bool = False,
                     gs = (None,) * len(ins)
                 gs = _zeros_for(gs, ins, strict, "jacobian")
                 for j, g in enumerate(gs):
-                    rows[j].append(g if create_graph else g.detach())
+                    rows[j].append(g if create_graph else g.detach())  # type: ignore[union-attr]
             blocks = []
             for j, t in enumerate(ins):
                 if n == 0:
@@ -273,7 +273,7 @@ def vhp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
         res = _zeros_for(res, ins, strict, "vhp")
     out = outs[0] if create_graph else outs[0].detach()
     if not create_graph:
-        res = tuple(r.detach() for r in res)
+        res = tuple(r.detach() for r in res)  # type: ignore[union-attr]
     return out, (res if is_tuple else res[0])
 
 

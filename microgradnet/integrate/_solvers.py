@@ -145,7 +145,7 @@ def dopri5(func: Func, y0: Tensor, t: Tensor, rtol: float, atol: float,
             coeffs = _interp_coeffs(y_begin, y_end, _combine(y_begin, h_step, _MID, ks), ks[0],
                                     ks[6], h_step)
         x = (t[i] - t_start) / h_step
-        e, d, c, b, a = coeffs
+        e, d, c, b, a = coeffs  # type: ignore[assignment]  # Tensors (or arrays)
         out.append(e + x * (d + x * (c + x * (b + x * a))))
     return out
 

@@ -17,6 +17,11 @@ from microgradnet.autograd.grad_mode import _state
 from microgradnet.ops._util import as_operand, broadcast_error, const
 from microgradnet.tensor import Tensor
 
+__all__ = [
+    "add", "sub", "mul", "div", "true_divide", "divide", "subtract", "multiply", "pow", "power",
+    "neg", "negative", "abs", "floor_divide", "remainder",
+]
+
 
 def _d(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x

@@ -363,7 +363,7 @@ class _Sweep:
                    tooltip=attr_text(self.tips.get(iid, "") + "\n".join(lines)), **attrs)
         for n, (src, dst, _) in enumerate(self.model.edges):
             state = self._at(self.edge_states.get(n, []), k)
-            attrs: dict[str, str] = {}
+            attrs = {}
             if state is not None:
                 _, label, active = state
                 if active:

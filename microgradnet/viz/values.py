@@ -29,7 +29,7 @@ def _record(node: Any, out: Any, args: tuple[Any, ...]) -> None:
         (getattr(out, "data", out),)
     consts = {i: a for i, a in enumerate(args)
               if isinstance(a, Tensor) and not a.requires_grad}
-    _kept[node] = (outs, consts)
+    _kept[node] = (outs, consts)  # type: ignore[assignment]  # a non-array output is kept as is
 
 
 class keep_values:
