@@ -110,11 +110,20 @@ def getitem(x: Any, index: Any) -> Tensor:
     """
     x = as_tensor(x)
     idx = normalize_index(index)
+    basic = _is_basic(idx)
+    if basic:
+        # Basic indexing gives a view, even of one element: ``x[0]`` is a 0-d view of x (as in
+        # PyTorch), so ``x[0].add_(1)`` changes x. An Ellipsis at the end changes nothing else.
+        items = idx if isinstance(idx, tuple) else (idx,)
+        if not any(i is Ellipsis for i in items):
+            idx = items + (Ellipsis,)
     try:
         out = GetItem.apply(x, idx)
     except IndexError as e:
         raise IndexError(f"getitem: index {index!r} is invalid for shape {x.shape}: {e}") from None
-    if _is_basic(idx) and out.data.base is not None and out.grad_fn is not None:
+    if basic:
+        # A view shares x's version counter, recorded or not (no_grad, integer tensors): an
+        # in-place change through it is a change of x, detected where x was saved.
         out._vc = x._shared_version()
     return out
 
