@@ -24,7 +24,8 @@ def setup(threads: int) -> dict:
 
 
 def mlp(spec: wl.MLPSpec, X: np.ndarray, y: np.ndarray,
-        init: list[tuple[np.ndarray, np.ndarray]]) -> tuple[Callable[[], Any], Callable]:
+        init: list[tuple[np.ndarray, np.ndarray]], compiled: bool = False
+        ) -> tuple[Callable[[], Any], Callable]:
     """One training step: zero_grad, forward, loss, backward, SGD-with-momentum step."""
     Xt, yt = mg.tensor(X), mg.tensor(y)
     model = mg.nn.MLP(list(spec.sizes), activation=spec.activation,
@@ -44,7 +45,23 @@ def mlp(spec: wl.MLPSpec, X: np.ndarray, y: np.ndarray,
         opt.step()
         return loss
 
+    if compiled:  # W1c-W4c: the same step, traced once and replayed
+        def step_on(x: Any, y: Any) -> Any:
+            opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        fast = mg.compile(step_on)
+        return (lambda: fast(Xt, yt)), float
     return step, float
+
+
+def mlp_compiled(spec: wl.MLPSpec, X: np.ndarray, y: np.ndarray,
+                 init: list[tuple[np.ndarray, np.ndarray]]) -> tuple[Callable[[], Any], Callable]:
+    """The training step of ``mlp`` through ``mg.compile`` (W1c-W4c)."""
+    return mlp(spec, X, y, init, compiled=True)
 
 
 def op_loops(a: np.ndarray, b: np.ndarray) -> dict[str, Callable[[int], None]]:

@@ -124,10 +124,13 @@ def measure_peak(fn: Callable[[], Any]) -> dict:
 
 
 def job_mlp(mod: Any, key: str, budget: wl.Budget) -> dict:
-    """W1-W4: seconds per training step, and the loss after CHECK_STEPS steps."""
-    spec = wl.MLPS[key]
+    """W1-W4: seconds per training step, and the loss after CHECK_STEPS steps. W1c-W4c: the
+    same step through the framework's compiler (``mlp_compiled``)."""
+    compiled = key.endswith("c")
+    spec = wl.MLPS[key.removesuffix("c")]
     X, y = wl.mlp_data(spec)
-    step, to_float = mod.mlp(spec, X, y, wl.mlp_init(spec))
+    make = mod.mlp_compiled if compiled else mod.mlp
+    step, to_float = make(spec, X, y, wl.mlp_init(spec))
     loss = None
     for _ in range(wl.CHECK_STEPS):
         loss = step()
@@ -193,7 +196,7 @@ def job_chain(mod: Any, depth: int, budget: wl.Budget) -> dict:
 
 def run_job(mod: Any, job: str, budget: wl.Budget) -> dict:
     """Dispatch one job name (``W1``..``W5``, ``W6:10000``, ``W7``) to its measurement."""
-    if job in wl.MLPS:
+    if job in wl.MLPS or (job.endswith("c") and job[:-1] in wl.MLPS):
         return job_mlp(mod, job, budget)
     if job == "W5":
         return job_ops(mod, budget)
@@ -207,6 +210,7 @@ def run_job(mod: Any, job: str, budget: wl.Budget) -> dict:
 def supported_jobs(mod: Any) -> list[str]:
     """The jobs a framework module can run, from the functions it defines."""
     jobs = [k for k in wl.MLPS if hasattr(mod, "mlp") and k in getattr(mod, "MLP_KEYS", wl.MLPS)]
+    jobs += [f"{k}c" for k in wl.MLPS if hasattr(mod, "mlp_compiled")]
     if hasattr(mod, "op_loops"):
         jobs.append("W5")
     if hasattr(mod, "chain"):

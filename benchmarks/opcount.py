@@ -7,6 +7,7 @@ imports cancel out).
 
     benchmarks/icount.sh add        # a + b of two (3,) tensors that require grad, recorded
     benchmarks/icount.sh w1         # one W1 training step (XOR 2-4-1 sigmoid, MSE, SGD momentum)
+    benchmarks/icount.sh w1c        # the same step through mg.compile (traced once, replayed)
 """
 
 from __future__ import annotations
@@ -41,17 +42,24 @@ def main() -> None:
         for _ in range(n):
             y = y * 1.0001
         y.sum().backward()
-    elif name == "w1":
+    elif name in ("w1", "w1c"):
         X = mg.tensor(np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32))
         T = mg.tensor(np.array([[0], [1], [1], [0]], dtype=np.float32))
         mg.manual_seed(0)
         net = mg.nn.MLP([2, 4, 1], activation="sigmoid", output_activation="sigmoid")
         loss_fn = mg.nn.MSELoss()
         opt = mg.optim.SGD(net.parameters(), lr=0.5, momentum=0.9)
-        for _ in range(n):
+
+        def step(x: mg.Tensor, t: mg.Tensor) -> mg.Tensor:
             opt.zero_grad()
-            loss_fn(net(X), T).backward()
+            loss = loss_fn(net(x), t)
+            loss.backward()
             opt.step()
+            return loss
+
+        run = mg.compile(step) if name == "w1c" else step
+        for _ in range(n):
+            run(X, T)
     else:
         raise SystemExit(f"unknown workload {name!r}")
 

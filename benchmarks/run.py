@@ -40,6 +40,10 @@ ROWS: list[tuple[str, str, str, float]] = [
     ("W2", "W2 moons 2-16-16-1 tanh, batch 100", "us/step", 1e6),
     ("W3", "W3 64-128-10 relu + CE, batch 64", "us/step", 1e6),
     ("W4", "W4 784-1024-1024-10 relu + CE, b 256", "ms/step", 1e3),
+    ("W1c", "W1c W1 with mg.compile", "us/step", 1e6),
+    ("W2c", "W2c W2 with mg.compile", "us/step", 1e6),
+    ("W3c", "W3c W3 with mg.compile", "us/step", 1e6),
+    ("W4c", "W4c W4 with mg.compile", "ms/step", 1e3),
     ("W5 record", "W5 tiny add, recording", "us/op", 1e6),
     ("W5 no_grad", "W5 tiny add, no_grad (numpy: raw)", "us/op", 1e6),
     ("W6 10k time", "W6 10k-op chain, fwd+bwd", "ms", 1e3),
@@ -48,6 +52,8 @@ ROWS: list[tuple[str, str, str, float]] = [
     ("W6 100k mem", "W6 100k-op chain, peak memory", "MB", 1.0),
     ("W7", "W7 peak memory of W4 steps", "MB", 1.0),
 ]
+#: A compiled row is compared with the peers' figures of the eager workload it compiles.
+PEER_ROW = {f"W{i}c": f"W{i}" for i in range(1, 5)}
 ROW_JOB = {"W5 record": "W5", "W5 no_grad": "W5", "W6 10k time": "W6:10000",
            "W6 10k mem": "W6:10000", "W6 100k time": "W6:100000", "W6 100k mem": "W6:100000"}
 
@@ -65,6 +71,13 @@ TARGETS: list[tuple[str, str | None, str, float]] = [
     ("W6 100k time", None, "ok", 0.0),
     ("W6 100k time", "torch", "max", 0.5),
     ("W7", "numpy", "max", 1.25),
+    # issue 16: the compiled step (mg.compile) against the eager peers
+    ("W1c", "torch", "max", 0.25),
+    ("W1c", "numpy", "max", 1.3),
+    ("W2c", "torch", "max", 0.25),
+    ("W2c", "numpy", "max", 1.3),
+    ("W3c", "torch", "max", 0.4),
+    ("W4c", "numpy", "max", 1.03),
 ]
 
 LOADED_CORES = 0.25  # other processes' CPU use (in cores) above which a figure is marked
@@ -151,7 +164,8 @@ def _is_loaded(other: float | None, loadavg: float | None, threads: int) -> bool
 
 def ratio(results: dict, row: str, peer: str) -> float | None:
     """microgradnet's figure divided by ``peer``'s on ``row`` (None if either is missing)."""
-    a, b = results.get(row, {}).get(MG), results.get(row, {}).get(peer)
+    a = results.get(row, {}).get(MG)
+    b = results.get(PEER_ROW.get(row, row), {}).get(peer)
     if not a or not b or a.get("status") != "ok" or b.get("status") != "ok" or not b["value"]:
         return None
     return a["value"] / b["value"]
@@ -179,7 +193,8 @@ def evaluate_targets(results: dict) -> list[dict[str, Any]]:
             text = f"{label}: microgradnet / {peer} <= {bound:g}"
             passed = None if r is None else r <= bound
         loaded = passed is not None and any(
-            results.get(row, {}).get(f, {}).get("loaded") for f in (MG, peer))
+            results.get(r, {}).get(f, {}).get("loaded")
+            for r, f in ((row, MG), (PEER_ROW.get(row, row), peer)))
         out.append({"row": row, "target": text, "measured": measured, "bound": bound,
                     "pass": passed, "loaded": loaded})
     return out
@@ -188,14 +203,14 @@ def evaluate_targets(results: dict) -> list[dict[str, Any]]:
 def loss_checks(results: dict, frameworks: list[str]) -> list[str]:
     """Notes for frameworks whose loss after the check steps differs from the reference's."""
     notes = []
-    for key in wl.MLPS:
-        cells = results.get(key, {})
+    for key in [*wl.MLPS, *PEER_ROW]:
+        cells = results.get(PEER_ROW.get(key, key), {})
         ref_fw = next((f for f in ("numpy", MG) if f in cells and "loss_check" in cells[f]), None)
         if ref_fw is None:
             continue
         ref = cells[ref_fw]["loss_check"]
         for fw in frameworks:
-            got = cells.get(fw, {}).get("loss_check")
+            got = results.get(key, {}).get(fw, {}).get("loss_check")
             if got is not None and not math.isclose(got, ref, rel_tol=LOSS_RTOL, abs_tol=1e-6):
                 notes.append(f"{key}: {fw} loss after {wl.CHECK_STEPS} steps is {got:.6g}, "
                              f"{ref_fw}'s is {ref:.6g} (they should compute the same step)")
@@ -242,7 +257,7 @@ def render(report: dict) -> str:
     ratios = _table(["microgradnet / peer", *peers],
                     [[label, *("-" if (r := ratio(results, rid, p)) is None else f"{r:.3g}x"
                                for p in peers)] for rid, label, _, _ in rows])
-    tgt = _table(["target (issue 6)", "measured", "result"],
+    tgt = _table(["target (issue 6), Wnc: issue 16", "measured", "result"],
                  [[t["target"],
                    "-" if t["measured"] is None else
                    (t["measured"] if isinstance(t["measured"], str) else f"{t['measured']:.3g}"),
@@ -328,7 +343,7 @@ def main(argv: list[str] | None = None) -> dict:
                   file=sys.stderr)
             continue
         jobs = [j for j in probe["jobs"]
-                if only is None or j in only or j.split(":")[0] in only]
+                if only is None or j.upper() in only or j.split(":")[0].upper() in only]
         for job in jobs:
             out = run_child(args.python, fw, ["--job", job, *(["--quick"] * args.quick)],
                             args.threads, timeout)

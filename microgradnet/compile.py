@@ -127,7 +127,8 @@ class _Program:
     def render(self, fn_name: str, params: list[str], ret: list[Any],
                fixed: dict[int, str]) -> str:
         names: dict[int, str] = dict(fixed)
-        used: set[str] = set(params) | {"np", "_GuardFailed", "_tensor", "_same"}
+        used: set[str] = set(params) | {"np", "_GuardFailed", "_tensor", "_same", "state",
+                                        "hp", "w", "g", "st", "buf", "b"}
         used |= {r.name for r in self.consts.values()}
 
         def name(s: _Sym) -> str:
@@ -573,6 +574,84 @@ def _creation_traced(name: str, orig: Callable[..., Any]) -> Callable[..., Any]:
 _CREATION = ("zeros", "ones", "empty", "full", "arange", "eye", "identity")
 
 
+def _sgd_kind(opt: Any) -> Any:
+    """What decides the shape of an SGD update: the parameter lists (by identity and length)
+    and which options are active."""
+    return (opt.nonfinite, tuple(
+        (id(g["params"]), len(g["params"]), g["momentum"] != 0, g["weight_decay"] != 0,
+         g["dampening"] != 0, bool(g["nesterov"]), bool(g["maximize"]), g["momentum_form"])
+        for g in opt.param_groups))
+
+
+def _finite(*grads: np.ndarray) -> bool:
+    """All gradients finite? A sum of squares is finite if every element is: one ``np.vdot``
+    per gradient, and the exact test only if the sum is not finite (NaN, inf or overflow)."""
+    for g in grads:
+        if not math.isfinite(np.vdot(g, g)) and not np.isfinite(g).all():
+            return False
+    return True
+
+
+def _fused_sgd(trace: _Trace, opt: Any, ref: _Ref) -> bool:
+    """``SGD.step()`` written out over all parameters (the same NumPy calls as
+    ``SGD._update``, without its per-parameter bookkeeping); hyper-parameters are read at
+    call time. If the kind of update changed, or a gradient is not finite, the replay calls
+    ``opt.step()`` itself, which raises or skips as eagerly."""
+    from microgradnet.optim.sgd import SGD
+
+    if type(opt) is not SGD or any(g["momentum_form"] != "pytorch" for g in opt.param_groups):
+        return False
+    prog = trace.prog
+    plan = []
+    for g in opt.param_groups:
+        for p in g["params"]:
+            sym = trace.grad_syms.get(id(p))
+            if p.grad is None:
+                if id(p) not in trace.cleared:
+                    return False  # its .grad at replay time is unknown: let step() look
+                continue
+            if sym is None or p.grad.data is not sym.v:
+                return False  # a gradient the trace did not deliver
+            plan.append((g, p, sym))
+    kind = prog.ref(_sgd_kind(opt), "kind")
+    grads = [sym for _, _, sym in plan]
+    o = ref.name
+    prog.emit([f"# ---- {o}.step(), fused: SGD's update over every parameter"])
+    prog.emit([f"if _sgd_kind({o}) != ", kind, " or not _finite(", *_join(grads), "):"])
+    prog.emit([f"    {o}.step()  # another kind of update, or a non-finite gradient"])
+    prog.emit(["else:"])
+    prog.emit([f"    state = {o}.state"])
+    for gi, g in enumerate(opt.param_groups):
+        if not any(pg is g for pg, _, _ in plan):
+            continue
+        prog.emit([f"    hp = {o}.param_groups[{gi}]"])
+        prog.emit([f"    lr{gi}, mu{gi}, wd{gi}, damp{gi} = hp['lr'], hp['momentum'], "
+                   "hp['weight_decay'], hp['dampening']"])
+        for pg, p, sym in plan:
+            if pg is not g:
+                continue
+            pref = prog.ref(p, "P")
+            prog.emit(["    w = ", pref, ".data"])
+            prog.emit(["    g = ", "-" if g["maximize"] else "", sym])
+            if g["weight_decay"] != 0:
+                prog.emit([f"    g = g + wd{gi} * w"])
+            if g["momentum"] != 0:
+                add = "g" if g["dampening"] == 0 else f"(1 - damp{gi}) * g"
+                prog.emit(["    st = state[", pref, "]"])
+                prog.emit(["    buf = st.get('momentum_buffer')"])
+                prog.emit(["    if buf is None:"])
+                prog.emit(["        buf = st['momentum_buffer'] = "
+                           "_tensor(np.array(g, dtype=w.dtype))"])
+                prog.emit(["    else:"])
+                prog.emit([f"        b = buf.data; b *= mu{gi}; "
+                           f"np.add(b, {add}, out=b, casting='unsafe')"])
+                prog.emit([f"    g = g + mu{gi} * buf.data" if g["nesterov"] else
+                           "    g = buf.data"])
+            prog.emit([f"    np.subtract(w, lr{gi} * g, out=w, casting='unsafe')"])
+            prog.emit(["    ", pref, "._bump()"])
+    return True
+
+
 class _TracedNumpy:
     """``numpy`` as microgradnet's modules see it while tracing: ``np.asarray`` lets traced
     arrays through, ``np.zeros(shape)`` and friends are written down (so each replay gets
@@ -608,6 +687,8 @@ class _Trace:
         self.backward_classes: dict[type, Any] = {}
         self.seen: list[Tensor] = []  # every tensor ever adopted
         self.fixed: dict[int, str] = {}  # id(Sym) -> name, for the step's own arguments
+        self.grad_syms: dict[int, _Sym] = {}  # id(param) -> the gradient array delivered
+        self.node_out: dict[int, str] = {}  # id(node) -> name of its output, for grad names
 
     # -- tensors entering the trace ------------------------------------------------------------
     def adopt(self, t: Tensor, name: str | None = None) -> None:
@@ -623,8 +704,8 @@ class _Trace:
         ref = prog.ref(t, "P")
         sym = _Sym(arr, name or self.names.get(id(t), "w"))
         prog.emit([sym, " = ", ref, ".data"])
-        prog.emit(["if ", sym, f".shape != {arr.shape!r} or ", sym,
-                   f".dtype != np.dtype({arr.dtype.str!r}): raise _GuardFailed(-1)"])
+        prog.emit(["if ", sym, f".shape != {arr.shape!r} or ", sym, ".dtype != ",
+                   prog.ref(arr.dtype, arr.dtype.name), ": raise _GuardFailed(-1)"])
         prog.outside[id(arr)] = arr
         t.data = sym  # type: ignore[assignment]
         self.adopted[id(t)] = (t, sym)
@@ -653,6 +734,9 @@ class _Trace:
                 continue
             sym = g.data
             ref = prog.ref(p, "P")
+            if sym.name in ("t", "grad"):
+                sym.name = "d" + self.names.get(id(p), "w")  # dL/dw, named after w
+            self.grad_syms[id(p)] = sym
             prog.emit([ref, ".grad = _tensor(", sym, ")"])
             if id(p) not in self.cleared:
                 prog.start_guards.append(f"if {ref.name}.grad is not None: raise _GuardFailed(0)")
@@ -673,6 +757,8 @@ class _Trace:
                 self.made.append(o)
                 if type(o.data) is _Sym and o.data.name == "t":
                     o.data.name = f"{op}{k}" if len(outs) == 1 else f"{op}{k}_{i}"
+                    if o.grad_fn is not None and len(outs) == 1:
+                        self.node_out[id(o.grad_fn)] = o.data.name
         if len(self.prog.lines) > start and _state.enabled:
             site = user_call_site(sys._getframe(2))
             where = "" if site is None else f"  ({_short(site)})"
@@ -683,11 +769,12 @@ class _Trace:
         trace = self
 
         def backward(ctx: Any, *grads: Any) -> Any:
-            trace.prog.emit([f"# backward of {cls.__name__.lower()}"])
+            out = trace.node_out.get(id(ctx))
+            trace.prog.emit([f"# backward of {out or cls.__name__.lower()}"])
             for g in grads:
                 arr = g.data if isinstance(g, Tensor) else g
                 if type(arr) is _Sym and arr.name == "t":
-                    arr.name = "grad"
+                    arr.name = "d" + out if out else "grad"  # dL/d(output)
             return orig(ctx, *grads)
 
         return staticmethod(backward)
@@ -741,7 +828,8 @@ class _Trace:
             if set_to_none:
                 self.cleared.update(id(p) for p in params)
         ref = prog.ref(obj, "opt" if isinstance(obj, Optimizer) else "module")
-        prog.emit([ref, *_call(f".{method}", args, kwargs)])
+        if not (method == "step" and _fused_sgd(self, obj, ref)):
+            prog.emit([ref, *_call(f".{method}", args, kwargs)])
         global _prog
         _prog = None  # the call runs on plain arrays and writes nothing down
         try:
@@ -867,7 +955,10 @@ class CompiledStep:
     def _key(self, args: tuple[Any, ...]) -> Any:
         key: list[Any] = [_state.enabled]
         for a in args:
-            if isinstance(a, Tensor):
+            if type(a) is Tensor:
+                d = a.data
+                key.append((d.shape, d.dtype, a.requires_grad, a.grad_fn is None))
+            elif isinstance(a, Tensor):
                 key.append(("T", a.data.shape, a.data.dtype.str, a.requires_grad,
                             a.grad_fn is None))
             elif isinstance(a, np.ndarray):
@@ -1018,7 +1109,8 @@ class _Replay:
         name = name if name.isidentifier() else "step"
         body = prog.render(f"{name}_compiled", params, ret, trace.fixed)
         ns: dict[str, Any] = {"np": np, "_GuardFailed": _GuardFailed, "_tensor": _tensor,
-                              "_same": _same, "operator": operator, "float": builtins.float}
+                              "_same": _same, "operator": operator, "float": builtins.float,
+                              "_sgd_kind": _sgd_kind, "_finite": _finite}
         for r in prog.consts.values():
             ns[r.name] = r.obj
         head, rest = body.split("\n", 1)

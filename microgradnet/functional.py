@@ -22,21 +22,16 @@ from typing import Any
 import numpy as np
 
 from microgradnet.autograd.function import Function
-from microgradnet.autograd.grad_mode import _state
-from microgradnet.ops._util import const
+from microgradnet.ops import _dual as D
 from microgradnet.ops.elementwise import (
     elu,
-    exp,
     gelu,
     leaky_relu,
-    log,
     relu,
     sigmoid,
     softplus,
     tanh,
-    where,
 )
-from microgradnet.ops.linalg import matmul
 from microgradnet.random import get_generator
 from microgradnet.tensor import Tensor, _to_array, get_default_dtype
 
@@ -122,6 +117,7 @@ class Softmax(Function):
 
     __slots__ = ("axis",)
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, axis: int) -> np.ndarray:
@@ -137,11 +133,8 @@ class Softmax(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
-        if not _state.enabled:  # first-order sweep: straight NumPy
-            ya, g = ctx.saved_output_data, grad.data
-            return const(ya * (g - (g * ya).sum(axis=ctx.axis, keepdims=True))), None
         y = ctx.saved_output
-        return y * (grad - (grad * y).sum(ctx.axis, keepdims=True)), None
+        return y * (grad - D.sum(grad * y, ctx.axis, keepdims=True)), None
 
 
 class LogSoftmax(Function):
@@ -157,6 +150,7 @@ class LogSoftmax(Function):
 
     __slots__ = ("axis",)
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, axis: int) -> np.ndarray:
@@ -172,11 +166,7 @@ class LogSoftmax(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
-        if not _state.enabled:
-            g = grad.data
-            softmax = np.exp(ctx.saved_output_data)
-            return const(g - softmax * g.sum(axis=ctx.axis, keepdims=True)), None
-        return grad - exp(ctx.saved_output) * grad.sum(ctx.axis, keepdims=True), None
+        return grad - D.exp(ctx.saved_output) * D.sum(grad, ctx.axis, keepdims=True), None
 
 
 def softmax(x: Any, axis: int | None = None, dtype: Any = None, *, dim: int | None = None
@@ -221,6 +211,7 @@ class Linear(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, w: Tensor, b: Tensor | None) -> np.ndarray:
@@ -237,18 +228,10 @@ class Linear(Function):
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, w = ctx.saved_tensors
         nx, nw, nb = ctx.needs_input_grad
-        n_out = w.data.shape[0]
-        if not _state.enabled:
-            g = grad.data
-            g2 = g.reshape(-1, n_out)
-            gx = const(np.matmul(g, w.data)) if nx else None
-            gw = const(g2.T @ x.data.reshape(-1, x.data.shape[-1])) if nw else None
-            gb = const(g2.sum(axis=0)) if nb else None
-            return gx, gw, gb
-        g2 = grad.reshape(-1, n_out)  # type: ignore[assignment]  # a Tensor when recorded
-        gx = matmul(grad, w) if nx else None
-        gw = matmul(g2.T, x.reshape(-1, x.data.shape[-1])) if nw else None
-        gb = g2.sum(0) if nb else None
+        g2 = D.reshape(grad, (-1, w.shape[0]))  # the batch dims flattened
+        gx = D.matmul(grad, w) if nx else None
+        gw = D.matmul(g2.T, D.reshape(x, (-1, x.shape[-1]))) if nw else None
+        gb = D.sum(g2, 0) if nb else None
         return gx, gw, gb
 
 
@@ -388,6 +371,7 @@ class CrossEntropy(Function):
 
     __slots__ = ("axis", "scale", "reduce")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, q: Any, axis: int, scale: float, reduce: bool
@@ -410,17 +394,12 @@ class CrossEntropy(Function):
         x, q, p, logp = ctx.saved_tensors
         axis = ctx.axis
         nx, nq = ctx.needs_input_grad[:2]
-        if not _state.enabled:
-            g = grad.data * ctx.scale if ctx.reduce else np.expand_dims(grad.data, axis)
-            qa = q.data if isinstance(q, Tensor) else q
-            gx = const(g * (p * qa.sum(axis=axis, keepdims=True) - qa)) if nx else None
-            gq = const(-g * logp) if nq else None
-            return gx, gq, None, None, None
-        g = grad * ctx.scale if ctx.reduce else grad.unsqueeze(axis)
-        lp = log_softmax(x, axis)
-        qsum = q.sum(axis, keepdims=True)
-        gx = g * (exp(lp) * qsum - q) if nx else None
-        gq = -g * lp if nq else None
+        if D.is_tensor(grad):  # recorded: the saved arrays again, as functions of x
+            logp = log_softmax(x, axis)
+            p = D.exp(logp)
+        g = grad * ctx.scale if ctx.reduce else D.expand_dims(grad, axis)
+        gx = g * (p * D.sum(q, axis, keepdims=True) - q) if nx else None
+        gq = -g * logp if nq else None
         return gx, gq, None, None, None
 
 
@@ -593,6 +572,7 @@ class SquaredError(Function):
 
     __slots__ = ("k", "scale", "reduce")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, t: Tensor, k: float, scale: float, reduce: bool
@@ -611,11 +591,9 @@ class SquaredError(Function):
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, t, d = ctx.saved_tensors
         nx, nt = ctx.needs_input_grad[:2]
-        c = 2.0 * ctx.k * ctx.scale
-        if not _state.enabled:
-            gd = grad.data * c * d
-            return (const(gd) if nx else None), (const(-gd) if nt else None), None, None, None
-        gd = grad * c * (x - t)
+        if D.is_tensor(grad):  # recorded: the saved difference again, as a function of x and t
+            d = x - t
+        gd = grad * (2.0 * ctx.k * ctx.scale) * d
         return (gd if nx else None), (-gd if nt else None), None, None, None
 
 
@@ -704,6 +682,7 @@ class BinaryCrossEntropy(Function):
 
     __slots__ = ("scale", "reduce")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, p: Tensor, t: Tensor, w: Any, scale: float, reduce: bool
@@ -725,25 +704,19 @@ class BinaryCrossEntropy(Function):
     def backward(ctx: Any, grad: Tensor) -> Any:
         p, t, w, lp, l1p = ctx.saved_tensors
         np_, nt = ctx.needs_input_grad[:2]
-        if not _state.enabled:
-            g = grad.data * ctx.scale
-            if w is not None:
-                g = g * w
-            pa = p.data
-            gp = const(g * (pa - t.data) / np.maximum(pa * (1.0 - pa), _EPS)) if np_ else None
-            gt = const(g * (l1p - lp)) if nt else None
-            return gp, gt, None, None, None
         g = grad * ctx.scale
         if w is not None:
             g = g * w
         gp = gt = None
         if np_:
             den = p * (1.0 - p)
-            gp = g * (p - t) / where(den.data > _EPS, den, _EPS)
+            gp = g * (p - t) / D.where(D.value(den) > _EPS, den, _EPS)
         if nt:
-            lpt, l1pt = log(p), log(1.0 - p)
-            gt = g * (where(l1pt.data > _LOG_MIN, l1pt, _LOG_MIN)
-                      - where(lpt.data > _LOG_MIN, lpt, _LOG_MIN))
+            if D.is_tensor(grad):  # recorded: the clamped logs again, as functions of p
+                lp, l1p = D.log(p), D.log(1.0 - p)
+                lp = D.where(D.value(lp) > _LOG_MIN, lp, _LOG_MIN)
+                l1p = D.where(D.value(l1p) > _LOG_MIN, l1p, _LOG_MIN)
+            gt = g * (l1p - lp)
         return gp, gt, None, None, None
 
 
@@ -791,6 +764,7 @@ class BCEWithLogits(Function):
 
     __slots__ = ("scale", "reduce")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, t: Tensor, w: Any, pw: Any, scale: float, reduce: bool
@@ -811,32 +785,17 @@ class BCEWithLogits(Function):
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, t, w, pw, ls = ctx.saved_tensors
         nx, nt = ctx.needs_input_grad[:2]
-        if not _state.enabled:
-            g = grad.data * ctx.scale
-            if w is not None:
-                g = g * w
-            sig = np.exp(ls)
-            ta = t.data
-            gx = gt = None
-            if nx:
-                d = sig - ta if pw is None else (1.0 + (pw - 1.0) * ta) * sig - pw * ta
-                gx = const(g * d)
-            if nt:
-                gt = const(g * (-x.data if pw is None else -x.data - (pw - 1.0) * ls))
-            return gx, gt, None, None, None, None
+        if D.is_tensor(grad):  # recorded: log σ(x) = min(x, 0) − log(1 + e^−|x|), from x
+            ls = D.where(D.value(x) < 0, x, 0.0) - D.log(1.0 + D.exp(-D.abs(x)))
         g = grad * ctx.scale
         if w is not None:
             g = g * w
         gx = gt = None
         if nx:
-            s = sigmoid(x)
+            s = D.exp(ls)  # σ(x)
             gx = g * (s - t if pw is None else (1.0 + (pw - 1.0) * t) * s - pw * t)
         if nt:
-            if pw is None:
-                gt = -(g * x)
-            else:  # log σ(x) = min(x, 0) − log(1 + e^−|x|)
-                log_sig = where(x.data < 0, x, 0.0) - log(1.0 + exp(-x.abs()))
-                gt = g * (-x - (pw - 1.0) * log_sig)
+            gt = g * (-x if pw is None else -x - (pw - 1.0) * ls)
         return gx, gt, None, None, None, None
 
 

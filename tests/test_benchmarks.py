@@ -66,7 +66,7 @@ def test_targets_and_loss_checks_are_judged_from_the_figures() -> None:
     by_target = {t["target"]: t for t in run.evaluate_targets(results)}
     w1 = next(t for k, t in by_target.items() if k.startswith("W1"))
     assert w1["pass"] is True and math.isclose(w1["measured"], 90 / 237)
-    w2 = [t for k, t in by_target.items() if k.startswith("W2")]
+    w2 = [t for k, t in by_target.items() if k.startswith("W2 ")]
     assert [t["pass"] for t in w2] == [False, True]  # 0.63x torch; 5,800x faster than micrograd
     w4 = next(t for k, t in by_target.items() if k.startswith("W4"))
     assert w4["pass"] is False and math.isclose(w4["measured"], 20 / 15)

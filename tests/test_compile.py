@@ -446,3 +446,33 @@ def test_cli_compile_flag(tmp_path, capsys) -> None:
             "--out", str(tmp_path / "out")]
     assert main(argv) == 0
     assert "train accuracy" in capsys.readouterr().out
+
+
+def test_fused_sgd_update_follows_changed_options_and_nonfinite_gradients() -> None:
+    runs = []
+    for comp in (False, True):
+        mg.manual_seed(0)
+        model = mg.nn.MLP([5, 4, 3], activation="tanh")
+        opt = mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x, y, model=model, opt=opt):
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn = mg.compile(step) if comp else step
+        x, y = _data("real")
+        for i in range(8):
+            if i == 4:
+                opt.param_groups[0]["momentum"] = 0.0  # another kind of update
+                opt.param_groups[0]["weight_decay"] = 0.01
+            fn(x, y)
+        bad = mg.tensor(np.full((16, 5), np.inf, np.float32))
+        with pytest.raises(RuntimeError, match="non-finite"):
+            fn(bad, y)  # nothing is updated, as eagerly
+        runs.append([p.data.tobytes() for p in model.parameters()])
+        if comp:
+            assert "SGD's update" in fn.code and fn.fallback_reason is None
+    assert runs[0] == runs[1]

@@ -5,9 +5,16 @@ Read this file top to bottom to see backpropagation happen:
    consumers each node has inside this graph;
 2. start from the outputs with their seed gradients and pop a "ready" node: one whose every
    consumer has already sent its contribution, so its pending gradient is complete;
-3. ask the node for the vector-Jacobian products of its inputs (``backward``), reduce each to
-   its input's shape (undoing broadcasting), and add them to the inputs' pending gradients;
+3. ask the node for the vector-Jacobian products of its inputs (``backward``), check them (one
+   per input, numeric, a compatible shape), reduce each to its input's shape (undoing
+   broadcasting), and add them to the inputs' pending gradients;
 4. accumulate into leaf tensors' ``.grad`` and free the node's saved buffers.
+
+The plain sweep (no ``create_graph``) moves NumPy arrays between nodes whose rule is written
+once for arrays and Tensors (``Function._dual_rules``, see ``ops/_dual.py``): no Tensor is made
+per gradient. Tensors are made only where they are needed: for hooks, the observer, the
+leaves' ``.grad`` and user-defined Functions (which get and return Tensors, as in PyTorch).
+The recorded sweep (``create_graph=True``) moves Tensors throughout.
 """
 
 from __future__ import annotations
@@ -16,8 +23,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from numpy import ndarray
 
-from microgradnet.autograd.function import _FREED
+from microgradnet.autograd.function import _FREED, _dual_mode
 from microgradnet.autograd.grad_mode import _state
 from microgradnet.autograd.graph import count_consumers
 
@@ -60,6 +68,7 @@ def run_backward(
     (``backward(inputs=...)``).
     """
     sweep = _Sweep(grad_outputs, create_graph, inputs)
+    plain = not create_graph  # arrays between dual-rule nodes (see the module docstring)
 
     pending: dict[Any, list[Any]] = {}
     roots = []
@@ -68,6 +77,8 @@ def run_backward(
         if node is None:  # an output that is itself a leaf
             _to_leaf(out, g, sweep)
             continue
+        if plain:
+            g = g.data
         buf = pending.get(node)
         if buf is None:
             buf = pending[node] = [None] * node._n_out
@@ -81,7 +92,9 @@ def run_backward(
     observer = _observer
 
     prev_mode = _state.enabled
+    prev_arrays = _dual_mode.arrays
     _state.enabled = create_graph  # with create_graph the sweep itself is recorded
+    _dual_mode.arrays = plain
     try:
         while ready:
             node = ready.pop()
@@ -91,22 +104,38 @@ def run_backward(
             if sweep.capture is not None:
                 _capture_outputs(node, grads, sweep)
             if node._n_out > 1:
-                grads = _materialize(node, grads)
+                grads = _materialize(node, grads, plain)
 
-            in_grads = node.backward(node, *grads)
+            if plain and not node._dual_rules:  # a user Function: Tensors in, Tensors out
+                in_grads = node.backward(node, *_tensors(grads))
+            else:
+                in_grads = node.backward(node, *grads)
+            edges = node.next_functions
             if type(in_grads) is not tuple:
-                in_grads = (in_grads,)
+                in_grads = tuple(in_grads) if type(in_grads) is list else (in_grads,)
+            if len(in_grads) != len(edges):
+                in_grads = _check_count(node, in_grads)
             if anomaly:
                 _check_anomaly(node, in_grads)
             if observer is not None:
-                observer(node, grads, in_grads)
+                if plain:
+                    observer(node, _tensors(grads), _tensors(in_grads))
+                else:
+                    observer(node, grads, in_grads)
 
-            for edge, g in zip(node.next_functions, in_grads):
+            i = -1
+            for edge, g in zip(edges, in_grads):
+                i += 1
                 if edge is None or g is None:
                     continue
+                if plain:
+                    if type(g) is not ndarray:
+                        g = _to_array(node, i, g)
+                elif not isinstance(g, Tensor):
+                    g = _to_tensor(node, i, g)
                 target, k, shape = edge
-                if g.data.shape != shape:
-                    g = _reduce_to_shape(g, shape, node)
+                if g.shape != shape:
+                    g = _fit_shape(g, shape, node, i)
                 if target._is_tensor:
                     _to_leaf(target, g, sweep)
                     continue
@@ -114,7 +143,12 @@ def run_backward(
                 if buf is None:
                     buf = pending[target] = [None] * target._n_out
                 prev = buf[k]
-                buf[k] = g if prev is None else prev + g
+                if prev is None:
+                    buf[k] = g
+                else:
+                    g = prev + g
+                    # NumPy gives a scalar for 0-d arrays: keep pending gradients arrays
+                    buf[k] = np.asarray(g) if plain and type(g) is not ndarray else g
                 left = deps[target] - 1
                 deps[target] = left
                 if left == 0:
@@ -125,6 +159,71 @@ def run_backward(
         return _deliver(sweep, accumulate)
     finally:
         _state.enabled = prev_mode
+        _dual_mode.arrays = prev_arrays
+
+
+# -- checking what a backward returned -----------------------------------------------------------
+def _wrap(a: Any) -> Any:
+    """A constant Tensor over a gradient array of the plain sweep."""
+    return Tensor._make(a if type(a) is ndarray else np.asarray(a), False, None)
+
+
+def _tensors(grads: Any) -> list[Any]:
+    return [g if g is None or isinstance(g, Tensor) else _wrap(g) for g in grads]
+
+
+def _to_array(node: Any, i: int, g: Any) -> ndarray:
+    """A gradient returned in the plain sweep, as an array (Tensors unwrap, NumPy scalars and
+    array-likes convert); anything that is not numeric is a RuntimeError naming the op."""
+    a = g.data if isinstance(g, Tensor) else np.asarray(g)
+    if a.dtype.kind not in "fciub":
+        raise RuntimeError(
+            f"{node.op_name}: backward returned a {type(g).__name__} as the gradient of input "
+            f"{i}; a gradient must be a Tensor, an array or a number (or None for no gradient)."
+        )
+    return a
+
+
+def _to_tensor(node: Any, i: int, g: Any) -> Any:
+    """A non-Tensor gradient returned in the recorded sweep, as a constant Tensor."""
+    return _wrap(_to_array(node, i, g))
+
+
+def _check_count(node: Any, in_grads: tuple[Any, ...]) -> tuple[Any, ...]:
+    """One gradient per forward argument: extra trailing Nones are dropped (as PyTorch)."""
+    n = len(node.next_functions)
+    if len(in_grads) > n and all(g is None for g in in_grads[n:]):
+        return in_grads[:n]
+    raise RuntimeError(
+        f"{node.op_name}: backward returned {len(in_grads)} gradient(s) but forward took {n} "
+        f"input(s); return exactly one gradient (or None) per input of forward, in order."
+    )
+
+
+def _fit_shape(g: Any, shape: tuple[int, ...], node: Any, i: int) -> Any:
+    """A gradient of another shape than its input: one broadcast *from* the input's shape is
+    summed back (the chain rule for broadcasting), one that broadcasts *to* it is expanded;
+    anything else is a RuntimeError naming the op, the input and both shapes."""
+    from microgradnet.ops._util import _sum_to_shape_array, sum_to_shape
+
+    gshape = tuple(g.shape)
+    try:
+        both = np.broadcast_shapes(shape, gshape)
+    except ValueError:
+        both = None
+    if both == gshape:
+        return sum_to_shape(g, shape) if isinstance(g, Tensor) else _sum_to_shape_array(g, shape)
+    if both == tuple(shape):
+        if isinstance(g, Tensor):
+            from microgradnet.ops.shape import broadcast_to
+
+            return broadcast_to(g, shape)
+        return np.broadcast_to(g, shape)
+    raise RuntimeError(
+        f"{node.op_name}: backward returned a gradient of shape {gshape} for input {i}, which "
+        f"has shape {tuple(shape)}; the gradient must have the input's shape (or a shape that "
+        "broadcasts to it or from it)."
+    )
 
 
 # -- delivering gradients: leaves (AccumulateGrad), captures for mg.grad, hooks ----------------
@@ -159,7 +258,7 @@ class _Sweep:
 
 def _arr(g: Any) -> Any:
     """The array of a gradient that is a Tensor or (in an unrecorded sweep) an ndarray."""
-    return g if type(g) is np.ndarray else g.data
+    return g.data if isinstance(g, Tensor) else np.asarray(g)
 
 
 def _to_leaf(leaf: Any, g: Any, sweep: _Sweep) -> None:
@@ -212,8 +311,8 @@ def _deliver(sweep: _Sweep, accumulate: bool) -> list[Any] | None:
 
 def _as_tensor(g: Any, dtype: Any) -> Any:
     """A gradient as a Tensor of ``dtype`` (the tensor's own dtype, as PyTorch gives it)."""
-    if type(g) is np.ndarray:
-        g = Tensor._make(g, False, None)
+    if not isinstance(g, Tensor):  # an array (or 0-d NumPy scalar) of the plain sweep
+        g = Tensor._make(np.asarray(g), False, None)
     if g.data.dtype != dtype:
         g = g.to(dtype)  # recorded when the sweep is (create_graph)
     return g
@@ -293,7 +392,7 @@ def _run_node_hooks(node: Any, grads: list[Any], sweep: _Sweep) -> list[Any]:
         t = ref() if ref is not None else None
         if not fns and t is None:
             continue
-        as_array = type(g) is np.ndarray
+        as_array = not isinstance(g, Tensor)
         dtype = t.data.dtype if t is not None else st.dtypes.get(k, _arr(g).dtype)
         g = _as_tensor(g, dtype)
         for fn in list(fns or ()):
@@ -304,34 +403,24 @@ def _run_node_hooks(node: Any, grads: list[Any], sweep: _Sweep) -> list[Any]:
     return grads
 
 
-def _materialize(node: Any, grads: list[Any]) -> list[Any]:
+def _materialize(node: Any, grads: list[Any], plain: bool) -> list[Any]:
     """Outputs of a multi-output node that received no gradient get zeros (as PyTorch)."""
     out = list(grads)
     for k, g in enumerate(out):
         if g is None:
             shape, dtype = node._out_meta[k]
-            out[k] = Tensor._make(np.zeros(shape, dtype), False, None)
+            z = np.zeros(shape, dtype)
+            out[k] = z if plain else Tensor._make(z, False, None)
     return out
-
-
-def _reduce_to_shape(g: Any, shape: tuple[int, ...], node: Any) -> Any:
-    """Sum a broadcast gradient back to its input's shape (the chain rule for broadcasting)."""
-    from microgradnet.ops._util import sum_to_shape
-
-    try:
-        return sum_to_shape(g, shape)
-    except ValueError:
-        raise RuntimeError(
-            f"{node.op_name}: its backward returned a gradient of shape {tuple(g.shape)} for "
-            f"an input of shape {shape}; the gradient must have the input's shape (or broadcast "
-            "to it)."
-        ) from None
 
 
 def _check_anomaly(node: Any, in_grads: tuple[Any, ...]) -> None:
     for i, g in enumerate(in_grads):
-        if g is not None and g.data.dtype.kind in "fc" and not np.all(np.isfinite(g.data)):
-            bad = "nan" if np.isnan(g.data).any() else "inf"
+        if g is None:
+            continue
+        a = g.data if isinstance(g, Tensor) else np.asarray(g)
+        if a.dtype.kind in "fc" and not np.all(np.isfinite(a)):
+            bad = "nan" if np.isnan(a).any() else "inf"
             raise RuntimeError(
                 f"Anomaly detected: the backward of '{node.op_name}' returned {bad} values in "
                 f"its gradient for input {i}. The forward op was created at "

@@ -1,15 +1,22 @@
 """``Function``: one differentiable operation. Each application is a node of the graph.
 
 A subclass defines ``forward(ctx, *args)`` (works on NumPy arrays, returns an array) and
-``backward(ctx, *grads)`` (takes and returns Tensors, written with microgradnet ops so that
-derivatives of any order work). ``apply`` runs the forward and, when grad mode is on and an
-input requires grad, records the node: the node object *is* the ``ctx``.
+``backward(ctx, *grads)``, the derivative rule: one gradient (or None) per forward argument.
+``apply`` runs the forward and, when grad mode is on and an input requires grad, records the
+node: the node object *is* the ``ctx``.
+
+A user's Function gets and returns Tensors in ``backward`` (PyTorch's contract). The library's
+own ops set ``_dual_rules = True`` and write their rule once with operators and the functions of
+``microgradnet.ops._dual``: the engine hands such a rule NumPy arrays when the sweep is not
+recorded (fast: no Tensors, no graph) and Tensors when it is (``create_graph=True``), and
+``ctx.saved_tensors`` / ``ctx.saved_output`` follow the same mode.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
 import weakref
 from typing import Any
 
@@ -32,6 +39,16 @@ FREED_MESSAGE = (
     "memory; pass retain_graph=True to the first call if you need to backward through the "
     "graph again."
 )
+
+
+class _DualMode(threading.local):
+    """Per-thread: True while a plain (unrecorded) backward sweep runs, when rules written with
+    ``_dual_rules`` get and give NumPy arrays instead of Tensors."""
+
+    arrays = False
+
+
+_dual_mode = _DualMode()
 
 
 _internal_code: dict[int, tuple[Any, bool]] = {}  # id(code) -> (code, inside microgradnet?)
@@ -76,7 +93,13 @@ class Function:
     target is the producing node or the leaf tensor itself; ``needs_input_grad``.
 
     A custom op: ``forward`` computes on arrays, ``backward`` maps the output gradient to one
-    gradient per input using tensor ops (so higher-order derivatives work too).
+    gradient per input using tensor ops (so higher-order derivatives work too). The engine
+    checks what ``backward`` returns: one gradient or None per forward argument (trailing extra
+    Nones are dropped), each a Tensor or array-like whose shape is the input's, broadcasts to
+    it, or broadcasts from it (then it is summed back); anything else is a RuntimeError.
+
+    An internal op sets ``_dual_rules = True`` and writes ``backward`` so that it runs on
+    arrays and on Tensors alike (see ``microgradnet.ops._dual``): one rule for both sweeps.
 
     >>> class Cube(mg.Function):
     ...     @staticmethod
@@ -118,6 +141,9 @@ class Function:
     _n_out = 1  # number of outputs; a multi-output node sets it on the instance
     _forward_on_arrays = False  # internal ops set True: forward touches only NumPy, no grad switch
     _view_of = -1  # index of the argument whose memory the output views (shares its version)
+    # backward is written once for arrays and Tensors (ops/_dual.py): the plain sweep hands it
+    # arrays, the recorded one Tensors. User Functions keep False: they always see Tensors.
+    _dual_rules = False
 
     def __init__(self) -> None:  # pragma: no cover - nodes are made by ``apply``
         raise RuntimeError(
@@ -212,13 +238,19 @@ class Function:
 
     @property
     def saved_tensors(self) -> tuple[Any, ...]:
-        """The saved values; raises if they were freed or a saved tensor changed in place."""
+        """The saved values; raises if they were freed or a saved tensor changed in place.
+
+        For a ``_dual_rules`` op during a plain sweep, saved Tensors come back as their arrays.
+        """
         saved = self._saved
         if saved is _FREED:
             raise RuntimeError(FREED_MESSAGE.format(op=self.op_name))
         if saved is None:
             return ()
+        arrays: list[Any] | None = [] if self._dual_rules and _dual_mode.arrays else None
         for v, ver in zip(saved, self._versions):
+            if arrays is not None:
+                arrays.append(v.data if isinstance(v, Tensor) else v)
             if isinstance(v, Tensor) and v._version != ver:
                 raise RuntimeError(
                     f"{self.op_name}: a tensor it saved for the backward sweep (shape "
@@ -227,7 +259,7 @@ class Function:
                     f"{format_site(self._site)}. Use an out-of-place operation "
                     "(y = x + 1 instead of x += 1) or .clone() the tensor before modifying it."
                 )
-        return saved
+        return saved if arrays is None else tuple(arrays)
 
     def save_output(self, out: np.ndarray) -> None:
         """Keep the op's own output array; ``saved_output`` rebuilds it as part of this node."""
@@ -245,9 +277,12 @@ class Function:
         return self._out
 
     @property
-    def saved_output(self) -> Tensor:
-        """The op's output as a Tensor attached to this node (so second derivatives are right)."""
+    def saved_output(self) -> Any:
+        """The op's output as a Tensor attached to this node (so second derivatives are right);
+        its array for a ``_dual_rules`` op during a plain sweep."""
         self._check_output()
+        if self._dual_rules and _dual_mode.arrays:
+            return self._out
         return Tensor._make(self._out, True, self)
 
     def _check_output(self) -> None:

@@ -1,9 +1,8 @@
 """Arithmetic: ``+ - * / **``, negation and ``abs``.
 
 Each rule returns one gradient per input, at the broadcast output shape; the engine sums each
-back to its input's shape. Rules use Tensor ops, so every derivative can be differentiated again;
-when the backward sweep is not recorded (no ``create_graph``), the hottest rules compute the same
-formula on the arrays directly. gradcheck exercises the array form, gradgradcheck the Tensor form.
+back to its input's shape. Every rule is written once (``_dual_rules``, see ``ops/_dual.py``): it
+runs on NumPy arrays in a plain backward sweep and on Tensors, recorded, with ``create_graph``.
 """
 
 from __future__ import annotations
@@ -13,14 +12,15 @@ from typing import Any
 import numpy as np
 
 from microgradnet.autograd.function import Function
-from microgradnet.autograd.grad_mode import _state
-from microgradnet.ops._util import as_operand, broadcast_error, const
+from microgradnet.ops import _dual as D
+from microgradnet.ops._util import as_operand, broadcast_error
 from microgradnet.tensor import Tensor
 
 __all__ = [
     "add", "sub", "mul", "div", "true_divide", "divide", "subtract", "multiply", "pow", "power",
     "neg", "negative", "abs", "floor_divide", "remainder",
 ]
+_NUMBERS = (int, float, np.number)
 
 
 def _d(x: Any) -> Any:
@@ -32,6 +32,7 @@ class Add(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
@@ -48,6 +49,7 @@ class Sub(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
@@ -56,11 +58,7 @@ class Sub(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
-        if not ctx.needs_input_grad[1]:
-            return grad, None
-        if not _state.enabled:  # plain backward: on arrays (see the module docstring)
-            return grad, const(np.negative(grad.data))
-        return grad, -grad
+        return grad, (-grad if ctx.needs_input_grad[1] else None)
 
 
 class Mul(Function):
@@ -68,6 +66,7 @@ class Mul(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
@@ -79,9 +78,6 @@ class Mul(Function):
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, y = ctx.saved_tensors
         nx, ny = ctx.needs_input_grad
-        if not _state.enabled:
-            g = grad.data
-            return (const(g * _d(y)) if nx else None), (const(g * _d(x)) if ny else None)
         return (grad * y if nx else None), (grad * x if ny else None)
 
 
@@ -90,6 +86,7 @@ class Div(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
@@ -101,9 +98,6 @@ class Div(Function):
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, y = ctx.saved_tensors
         nx, ny = ctx.needs_input_grad
-        if not _state.enabled:
-            g, xd, yd = grad.data, _d(x), _d(y)
-            return (const(g / yd) if nx else None), (const(-g * xd / (yd * yd)) if ny else None)
         gx = grad / y if nx else None
         gy = -grad * x / (y * y) if ny else None
         return gx, gy
@@ -114,6 +108,7 @@ class Neg(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -129,6 +124,7 @@ class Pow(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
@@ -137,15 +133,13 @@ class Pow(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
-        from microgradnet.ops.elementwise import log, where
-
         x, y = ctx.saved_tensors
         nx, ny = ctx.needs_input_grad
         gx = gy = None
         if nx:
-            if isinstance(y, Tensor):
+            if not isinstance(y, _NUMBERS):
                 # y == 0 gives 0·x^-1, which is nan at x == 0; the derivative there is 0.
-                gx = where(y == 0, 0.0, grad * y * x ** (y - 1))
+                gx = D.where(D.value(y) == 0, 0.0, grad * y * x ** (y - 1))
             elif y == 0:
                 gx = grad * 0.0
             elif y == 1:
@@ -155,9 +149,9 @@ class Pow(Function):
             else:
                 gx = grad * y * x ** (y - 1)
         if ny:
-            xt = x if isinstance(x, Tensor) else Tensor._make(np.asarray(x), False, None)
             # x^y·log(x), taken as 0 where x == 0 (the limit for y > 0, as PyTorch does)
-            gy = grad * where(xt == 0, 0.0, (x ** y) * log(where(xt == 0, 1.0, xt)))
+            zero = np.asarray(D.value(x) == 0)
+            gy = grad * D.where(zero, 0.0, (x ** y) * D.log(D.where(zero, 1.0, x)))
         return gx, gy
 
 
@@ -166,6 +160,7 @@ class Abs(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -174,10 +169,8 @@ class Abs(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
-        from microgradnet.ops.elementwise import sign
-
         (x,) = ctx.saved_tensors
-        return grad * sign(x).detach()
+        return grad * np.sign(D.value(x))  # a constant: sign's derivative is 0
 
 
 def _binary(cls: type[Function], name: str, x: Any, y: Any) -> Tensor:

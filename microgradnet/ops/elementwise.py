@@ -1,15 +1,12 @@
 """Elementwise functions: exp, log, sqrt, trigonometry, the activations, clip, maximum/minimum,
 where, sign, erf.
 
-Rules that need the op's own output (exp, tanh, sigmoid, relu) save the output array and read it
-back with ``ctx.saved_output``: a Tensor attached to this very node, so that second derivatives
-flow through it correctly. Piecewise rules (leaky_relu, clip, maximum) multiply the gradient by a
-constant mask computed from the saved inputs: the mask's own derivative is zero almost everywhere.
-
-When the backward sweep is not recorded (no ``create_graph``) the hottest rules (exp, tanh,
-sigmoid, relu) compute on the arrays directly, skipping the Tensor-op machinery; the Tensor form
-beside each stays the reference. The op database checks both: gradcheck runs the array form,
-gradgradcheck differentiates the Tensor form.
+Every rule is written once (``_dual_rules``, see ``ops/_dual.py``): on NumPy arrays in a plain
+backward sweep, on Tensors (recorded) with ``create_graph``. Rules that need the op's own output
+(exp, tanh, sigmoid, relu) save the output array and read it back with ``ctx.saved_output``: in
+the recorded sweep a Tensor attached to this very node, so that second derivatives flow through
+it correctly. Piecewise rules (leaky_relu, clip, maximum) multiply the gradient by a constant
+mask computed from the saved inputs: the mask's own derivative is zero almost everywhere.
 """
 
 from __future__ import annotations
@@ -20,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from microgradnet.autograd.function import Function
-from microgradnet.autograd.grad_mode import _state
-from microgradnet.ops._util import as_operand, as_tensor, broadcast_error, const
+from microgradnet.ops import _dual as D
+from microgradnet.ops._util import as_operand, as_tensor, broadcast_error
 from microgradnet.tensor import Tensor
 
 __all__ = [
@@ -66,6 +63,7 @@ class Exp(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -75,8 +73,6 @@ class Exp(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
-        if not _state.enabled:  # plain backward: the same rule on arrays (see _const)
-            return const(grad.data * ctx.saved_output_data)
         return grad * ctx.saved_output
 
 
@@ -94,6 +90,7 @@ class Log(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -120,6 +117,7 @@ class Tanh(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -129,9 +127,6 @@ class Tanh(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
-        if not _state.enabled:
-            y = ctx.saved_output_data
-            return const(grad.data * (1.0 - y * y))
         y = ctx.saved_output
         return grad * (1.0 - y * y)
 
@@ -150,6 +145,7 @@ class Sigmoid(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -159,9 +155,6 @@ class Sigmoid(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
-        if not _state.enabled:
-            o = ctx.saved_output_data
-            return const(grad.data * (o * (1.0 - o)))
         o = ctx.saved_output
         return grad * (o * (1.0 - o))
 
@@ -194,6 +187,7 @@ class Relu(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -203,9 +197,7 @@ class Relu(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
-        if not _state.enabled:
-            return const(grad.data * (ctx.saved_output_data > 0))
-        return grad * (ctx.saved_output > 0)
+        return grad * (D.value(ctx.saved_output) > 0)
 
 
 def relu(x: Any) -> Tensor:
@@ -224,6 +216,7 @@ class Where(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, cond: np.ndarray, x: Any, y: Any) -> np.ndarray:
@@ -235,9 +228,8 @@ class Where(Function):
     def backward(ctx: Any, grad: Tensor) -> Any:
         (cond,) = ctx.saved_tensors
         _, nx, ny = ctx.needs_input_grad
-        zero = grad * 0.0 if (nx or ny) else None
-        gx = Where.apply(cond, grad, zero) if nx else None
-        gy = Where.apply(cond, zero, grad) if ny else None
+        gx = D.where(cond, grad, 0.0) if nx else None
+        gy = D.where(cond, 0.0, grad) if ny else None
         return None, gx, gy
 
 
@@ -268,6 +260,7 @@ class Sign(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -292,6 +285,7 @@ class Clone(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -317,6 +311,7 @@ class Cast(Function):
 
     __slots__ = ("in_dtype",)
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, dtype: np.dtype) -> np.ndarray:
@@ -325,7 +320,7 @@ class Cast(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
-        return Cast.apply(grad, ctx.in_dtype), None
+        return D.cast(grad, ctx.in_dtype), None
 
 
 def cast(x: Any, dtype: Any) -> Tensor:
@@ -342,9 +337,9 @@ def cast(x: Any, dtype: Any) -> Tensor:
     return Cast.apply(x, dtype)
 
 
-def _masked(grad: Tensor, mask: np.ndarray) -> Tensor:
+def _masked(grad: Any, mask: np.ndarray) -> Any:
     """``grad`` where ``mask`` holds, else 0 (a constant mask: its own derivative is zero)."""
-    return Where.apply(mask, grad, 0.0)
+    return D.where(mask, grad, 0.0)
 
 
 # -- more math --------------------------------------------------------------------------------
@@ -354,6 +349,7 @@ class Sqrt(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -410,6 +406,7 @@ class Sin(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -419,7 +416,7 @@ class Sin(Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
         (x,) = ctx.saved_tensors
-        return grad * Cos.apply(x)
+        return grad * D.cos(x)
 
 
 def sin(x: Any) -> Tensor:
@@ -438,6 +435,7 @@ class Cos(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -447,7 +445,7 @@ class Cos(Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
         (x,) = ctx.saved_tensors
-        return -(grad * Sin.apply(x))
+        return -(grad * D.sin(x))
 
 
 def cos(x: Any) -> Tensor:
@@ -464,6 +462,7 @@ class Tan(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -491,6 +490,7 @@ class Log1p(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -517,6 +517,7 @@ class Expm1(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -657,6 +658,7 @@ class Erf(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -666,7 +668,7 @@ class Erf(Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
         (x,) = ctx.saved_tensors
-        return grad * (exp(-(x * x)) * _TWO_OVER_SQRT_PI)
+        return grad * (D.exp(-(x * x)) * _TWO_OVER_SQRT_PI)
 
 
 def erf(x: Any) -> Tensor:
@@ -687,6 +689,7 @@ class LeakyRelu(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, negative_slope: float) -> np.ndarray:
@@ -699,8 +702,8 @@ class LeakyRelu(Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, slope = ctx.saved_tensors
-        w = np.where(x.data > 0, 1.0, slope).astype(grad.data.dtype, copy=False)
-        return grad * const(w), None
+        w = np.where(D.value(x) > 0, 1.0, slope).astype(D.value(grad).dtype, copy=False)
+        return grad * w, None
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
@@ -719,6 +722,7 @@ class Elu(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, alpha: float) -> np.ndarray:
@@ -732,7 +736,7 @@ class Elu(Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, alpha = ctx.saved_tensors
-        return Where.apply(x.data > 0, grad, grad * (ctx.saved_output + alpha)), None
+        return D.where(D.value(x) > 0, grad, grad * (ctx.saved_output + alpha)), None
 
 
 def elu(x: Any, alpha: float = 1.0) -> Tensor:
@@ -761,6 +765,7 @@ class Gelu(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, approximate: str) -> np.ndarray:
@@ -775,11 +780,11 @@ class Gelu(Function):
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, approximate = ctx.saved_tensors
         if approximate == "tanh":
-            t = tanh((x + x * x * x * _GELU_C) * _GELU_K)
+            t = D.tanh((x + x * x * x * _GELU_C) * _GELU_K)
             d = (t + 1.0) * 0.5 + x * (1.0 - t * t) * (x * x * (3.0 * _GELU_C) + 1.0) * (
                 0.5 * _GELU_K)
         else:
-            d = Erf.apply(x * _SQRT1_2) * 0.5 + 0.5 + x * exp(x * x * -0.5) * _INV_SQRT_2PI
+            d = D.erf(x * _SQRT1_2) * 0.5 + 0.5 + x * D.exp(x * x * -0.5) * _INV_SQRT_2PI
         return grad * d, None
 
 
@@ -801,6 +806,7 @@ class Softplus(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, beta: float, threshold: float) -> np.ndarray:
@@ -814,8 +820,8 @@ class Softplus(Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, beta, threshold = ctx.saved_tensors
-        s = sigmoid(x) if beta == 1 else sigmoid(x * beta)
-        return Where.apply(x.data * beta > threshold, grad, grad * s), None, None
+        s = D.sigmoid(x) if beta == 1 else D.sigmoid(x * beta)
+        return D.where(D.value(x) * beta > threshold, grad, grad * s), None, None
 
 
 def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -842,6 +848,7 @@ class Clip(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, lo: Any, hi: Any) -> np.ndarray:
@@ -857,7 +864,7 @@ class Clip(Function):
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, lo, hi = ctx.saved_tensors
         nx, nlo, nhi = ctx.needs_input_grad
-        a, lo_a, hi_a = x.data, _d(lo), _d(hi)
+        a, lo_a, hi_a = D.value(x), D.value(lo), D.value(hi)
         gx = glo = ghi = None
         if nx:
             if lo is None:
@@ -908,6 +915,7 @@ class _Extremum(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
     _pick: Any = None  # np.maximum or np.minimum
     _wins: Any = None  # np.greater or np.less
 
@@ -920,11 +928,11 @@ class _Extremum(Function):
     def backward(cls, ctx: Any, grad: Tensor) -> Any:
         x, y = ctx.saved_tensors
         nx, ny = ctx.needs_input_grad
-        a, b = _d(x), _d(y)
-        dt = grad.data.dtype
+        a, b = D.value(x), D.value(y)
+        dt = D.value(grad).dtype
         tie = 0.5 * (a == b)
-        gx = grad * const((cls._wins(a, b) + tie).astype(dt, copy=False)) if nx else None
-        gy = grad * const((cls._wins(b, a) + tie).astype(dt, copy=False)) if ny else None
+        gx = grad * (cls._wins(a, b) + tie).astype(dt, copy=False) if nx else None
+        gy = grad * (cls._wins(b, a) + tie).astype(dt, copy=False) if ny else None
         return gx, gy
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from microgradnet.autograd.function import Function
+from microgradnet.ops import _dual as D
 from microgradnet.ops._util import as_tensor
 from microgradnet.tensor import Tensor
 
@@ -21,6 +22,7 @@ class MatMul(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True  # one rule for arrays and Tensors (ops/_dual.py)
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, y: Tensor) -> np.ndarray:
@@ -31,8 +33,8 @@ class MatMul(Function):
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, y = ctx.saved_tensors
         nx, ny = ctx.needs_input_grad
-        gx = matmul(grad, y.mT) if nx else None
-        gy = matmul(x.mT, grad) if ny else None
+        gx = D.matmul(grad, y.mT) if nx else None
+        gy = D.matmul(x.mT, grad) if ny else None
         return gx, gy
 
 

@@ -1,7 +1,8 @@
 """Reductions over axes: sum, mean, max, min, var, std, prod, norm, logsumexp, argmax, argmin.
 
 ``axis``/``dim`` may be an int, a tuple or None (all axes); ``keepdims``/``keepdim`` keeps the
-reduced axes as size 1. Backward rules broadcast the gradient back over the reduced axes.
+reduced axes as size 1. Backward rules broadcast the gradient back over the reduced axes; each
+is written once for arrays and Tensors (``_dual_rules``, see ``ops/_dual.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from microgradnet.autograd.function import Function
+from microgradnet.ops import _dual as D
 from microgradnet.ops._util import as_tensor, axis_args, normalize_axes, reduced_shape
 from microgradnet.tensor import Tensor
 
@@ -36,14 +38,12 @@ def _axes(axis: Any, x: Tensor, op: str) -> tuple[int, ...] | None:
     return None if axes is not None and x.data.ndim == 0 else axes
 
 
-def _spread(grad: Tensor, shape: tuple[int, ...], axes: tuple[int, ...] | None,
-            keepdims: bool) -> Tensor:
-    """Broadcast a reduced gradient back to the input's ``shape``."""
-    from microgradnet.ops.shape import broadcast_to
-
+def _spread(grad: Any, shape: tuple[int, ...], axes: tuple[int, ...] | None,
+            keepdims: bool) -> Any:
+    """Broadcast a reduced gradient (array or Tensor) back to the input's ``shape``."""
     if not keepdims:
-        grad = grad.reshape(reduced_shape(shape, axes))
-    return broadcast_to(grad, shape)
+        grad = D.reshape(grad, reduced_shape(shape, axes))
+    return D.broadcast_to(grad, shape)
 
 
 class Sum(Function):
@@ -51,6 +51,7 @@ class Sum(Function):
 
     __slots__ = ("shape", "axes", "keepdims")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, axes: Any, keepdims: bool) -> np.ndarray:
@@ -80,6 +81,7 @@ class Mean(Function):
 
     __slots__ = ("shape", "axes", "keepdims")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, axes: Any, keepdims: bool) -> np.ndarray:
@@ -116,6 +118,7 @@ class LogSumExp(Function):
 
     __slots__ = ("shape", "axes", "keepdims")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, axes: Any, keepdims: bool) -> np.ndarray:
@@ -135,14 +138,12 @@ class LogSumExp(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
-        from microgradnet.ops.elementwise import exp
-
         (x,) = ctx.saved_tensors
         out = ctx.saved_output
         if not ctx.keepdims:
             shape = reduced_shape(ctx.shape, ctx.axes)
-            grad, out = grad.reshape(shape), out.reshape(shape)
-        return grad * exp(x - out), None, None
+            grad, out = D.reshape(grad, shape), D.reshape(out, shape)
+        return grad * D.exp(x - out), None, None
 
 
 def _drop(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[int, ...]:
@@ -180,6 +181,7 @@ class _Extremum(Function):
 
     __slots__ = ("axes", "keepdims")
     _forward_on_arrays = True
+    _dual_rules = True
     _reduce: Any = None  # np.max or np.min
 
     @classmethod
@@ -192,11 +194,11 @@ class _Extremum(Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, out = ctx.saved_tensors
-        a, axes = x.data, ctx.axes
-        hit = a == np.reshape(out, reduced_shape(a.shape, axes))
+        a, axes = D.value(x), ctx.axes
+        hit = a == np.reshape(D.value(out), reduced_shape(a.shape, axes))
         w = hit / np.sum(hit, axis=axes, keepdims=True)  # ties share the gradient equally
-        return _spread(grad, a.shape, axes, ctx.keepdims) * Tensor._make(
-            w.astype(grad.data.dtype, copy=False), False, None), None, None
+        w = w.astype(D.value(grad).dtype, copy=False)  # a constant: the winners don't move
+        return _spread(grad, a.shape, axes, ctx.keepdims) * w, None, None
 
 
 class Max(_Extremum):
@@ -252,6 +254,7 @@ class Var(Function):
 
     __slots__ = ("axes", "keepdims", "correction")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, axes: Any, keepdims: bool, correction: float) -> np.ndarray:
@@ -262,10 +265,10 @@ class Var(Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         (x,) = ctx.saved_tensors
-        shape, axes = x.data.shape, ctx.axes
+        shape, axes = D.value(x).shape, ctx.axes
         dof = _count(shape, axes) - ctx.correction
         scale = 2.0 / dof if dof > 0 else math.inf  # NumPy and PyTorch divide by max(dof, 0)
-        centred = x - mean(x, axis=axes, keepdims=True)
+        centred = x - D.mean(x, axis=axes, keepdims=True)
         return _spread(grad, shape, axes, ctx.keepdims) * centred * scale, None, None, None
 
 
@@ -322,6 +325,7 @@ class Prod(Function):
 
     __slots__ = ("axes", "keepdims")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, axes: Any, keepdims: bool) -> np.ndarray:
@@ -334,18 +338,18 @@ class Prod(Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         (x,) = ctx.saved_tensors
-        shape, axes = x.data.shape, ctx.axes
+        shape, axes = D.value(x).shape, ctx.axes
         g = _spread(grad, shape, axes, ctx.keepdims)
-        zero = x.data == 0
+        zero = D.value(x) == 0
         if not zero.any():
             out = ctx.saved_output
             if not ctx.keepdims:
-                out = out.reshape(reduced_shape(shape, axes))
+                out = D.reshape(out, reduced_shape(shape, axes))
             return g * out / x, None, None
         return g * _prod_grad_weights(x, zero, axes), None, None
 
 
-def _prod_grad_weights(x: Tensor, zero: np.ndarray, axes: Any) -> Tensor:
+def _prod_grad_weights(x: Any, zero: np.ndarray, axes: Any) -> Any:
     """∂prod/∂xᵢ (the product of the others) for slices with zeros, exact to second order.
 
     With P' the product of the non-zero entries of a slice, s the (zero-valued but
@@ -354,19 +358,18 @@ def _prod_grad_weights(x: Tensor, zero: np.ndarray, axes: Any) -> Tensor:
     c = 2: at each zero, P' times the other zero (s - xᵢ), elsewhere 0;  c ≥ 3: 0.
     Every weight, and its derivative, equals the true one (the Hessian too).
     """
-    from microgradnet.ops.elementwise import where
-
-    dt = x.data.dtype
-    ones = where(zero, 1.0, x)  # x with its zeros replaced by 1
-    p = Prod.apply(ones, axes, True)  # product of the non-zero entries: no zeros, so P/x rule
-    s = sum(where(zero, x, 0.0), axes, keepdims=True)
+    dt = D.value(x).dtype
+    ones = D.where(zero, 1.0, x)  # x with its zeros replaced by 1
+    # product of the non-zero entries: no zeros, so the P/x rule applies to it
+    p = Prod.apply(ones, axes, True) if D.is_tensor(ones) else np.prod(ones, axes, keepdims=True)
+    s = D.sum(D.where(zero, x, 0.0), axes, keepdims=True)
     count = np.sum(zero, axis=axes, keepdims=True)
     plain = (count == 0) | ((count == 1) & zero)
     times_s = (count == 1) & ~zero
     pair = (count == 2) & zero
 
-    def c(m: np.ndarray) -> Tensor:
-        return Tensor._make(m.astype(dt), False, None)
+    def c(m: np.ndarray) -> np.ndarray:
+        return m.astype(dt)
 
     return p / ones * (c(plain) + c(times_s) * s + c(pair) * (s - x))
 
@@ -426,6 +429,7 @@ class Norm2(Function):
 
     __slots__ = ("axes", "keepdims")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, axes: Any, keepdims: bool) -> np.ndarray:
@@ -438,16 +442,14 @@ class Norm2(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
-        from microgradnet.ops.elementwise import where
-
         (x,) = ctx.saved_tensors
-        shape, axes = x.data.shape, ctx.axes
+        shape, axes = D.value(x).shape, ctx.axes
         out = ctx.saved_output
         if not ctx.keepdims:
-            out = out.reshape(reduced_shape(shape, axes))
-        zero = out.data == 0
+            out = D.reshape(out, reduced_shape(shape, axes))
+        zero = D.value(out) == 0
         if zero.any():
-            out = where(zero, 1.0, out)  # there x = 0 as well, so x / 1 gives the 0 we want
+            out = D.where(zero, 1.0, out)  # there x = 0 as well, so x / 1 gives the 0 we want
         return _spread(grad, shape, axes, ctx.keepdims) * x / out, None, None
 
 
