@@ -6,6 +6,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.abspath(".."))
+sys.path.insert(0, os.path.abspath("_ext"))
 
 # The executed pages use tiny arrays. A multi-threaded BLAS only adds overhead there, and on a
 # busy machine (a shared CI runner, a parallel test run) it can slow them down several times.
@@ -23,7 +24,7 @@ extensions = [
     "myst_nb",  # MyST Markdown pages and executed text notebooks (tutorials)
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
-    "sphinx.ext.mathjax",
+    "mathml_math",  # equations as MathML at build time: they render offline, no CDN
     "sphinx.ext.viewcode",
 ]
 
@@ -45,6 +46,9 @@ napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 
 html_theme = "furo"
+html_static_path = ["_static"]
+html_css_files = ["pictures.css"]  # graph pictures at their natural, readable size
+html_math_renderer = "mathml"
 html_title = "microgradnet"
 suppress_warnings = ["mystnb.unknown_mime_type"]
 

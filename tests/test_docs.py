@@ -99,3 +99,38 @@ def test_site_builds_with_warnings_as_errors(tmp_path: Path) -> None:
     for page in ("learning-rate-and-momentum", "under-and-over-fitting", "seeing-the-graph"):
         html = (out / "tutorials" / f"{page}.html").read_text(encoding="utf-8")
         assert "<img" in html, f"{page} rendered no pictures"
+
+
+@pytest.mark.skipif(not _have_docs_tools() or importlib.util.find_spec("latex2mathml") is None,
+                    reason="needs the docs extra: pip install -e '.[docs]'")
+def test_equations_render_offline_as_mathml(tmp_path: Path) -> None:
+    """A page built with the site's configuration has its equations as MathML and fetches
+    nothing: no MathJax, no CDN, no script or style from another host."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "conf.py").write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(DOCS / '_ext')!r})\n"
+        f"sys.path.insert(0, {str(DOCS.parent)!r})\n"
+        f"exec(compile(open({str(DOCS / 'conf.py')!r}, encoding='utf-8').read(), 'conf.py', "
+        "'exec'))\n"
+        f"html_static_path = [{str(DOCS / '_static')!r}]\n", encoding="utf-8")
+    (src / "index.md").write_text(
+        "# Equations\n\nInline $o_j = \\sigma(\\mathrm{net}_j)$ and a numbered one:\n\n"
+        "$$\\mathrm{net}_j = \\sum_i w_{ij}\\, x_i + \\theta_j$$ (eq-net)\n\n"
+        "$$\\delta_k = (t_k - o_k)\\, o_k (1 - o_k).$$ (eq-delta)\n\n"
+        "Equation {eq}`eq-delta` uses {eq}`eq-net`.\n", encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html", "-d",
+         str(tmp_path / "doctrees"), str(src), str(tmp_path / "html")],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    page = (tmp_path / "html" / "index.html").read_text(encoding="utf-8")
+    assert page.count("<math") == 3 and 'class="eqno">(2)' in page
+    assert "\\sum" not in page and "\\delta" not in page  # no raw LaTeX left for a script
+    assert "cdn" not in page.lower()
+    assert not re.search(r"<script[^>]*mathjax|MathJax\s*=|window\.MathJax", page, re.I)
+    scripts = re.findall(r'<script[^>]+src="([^"]+)"', page)
+    assert not [s for s in scripts if "math" in s.lower()], scripts
+    remote = re.findall(r'<(?:script|link)[^>]+(?:src|href)="((?:https?:)?//[^"]+)"', page)
+    assert not remote, remote

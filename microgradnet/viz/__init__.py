@@ -7,7 +7,7 @@
 True
 """
 
-from microgradnet.viz.frames import backward_frames, save_frames
+from microgradnet.viz.frames import Frame, backward_frames, save_frames
 from microgradnet.viz.graph import draw_graph, to_json
 from microgradnet.viz.network import draw_network
 from microgradnet.viz.render import Diagram, RendererNotFound, find_renderer
@@ -18,6 +18,7 @@ __all__ = [
     "to_json",
     "backward_frames",
     "save_frames",
+    "Frame",
     "draw_network",
     "keep_values",
     "Diagram",

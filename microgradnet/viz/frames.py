@@ -263,8 +263,13 @@ class _Sweep:
         self.edge_index = {(s, d): k for k, (s, d, _) in enumerate(model.edges)}
         self.layout: dict[str, Any] | None = None
         self.tips: dict[str, str] = {}
+        self.top = "E"  # the symbol of the output in ∂E/∂x (the output's own name if it has one)
+
+    def sym(self, text: str) -> str:
+        return text if self.top == "E" else text.replace("∂E/∂", f"∂{self.top}/∂")
 
     def set_node(self, frame: int, item: str, lines: list[str], attrs: dict[str, str]) -> None:
+        lines = [self.sym(line) for line in lines]
         states = self.node_states.setdefault(item, [])
         if states and states[-1][0] == frame:
             states[-1] = (frame, lines, attrs)
@@ -272,6 +277,7 @@ class _Sweep:
             states.append((frame, lines, attrs))
 
     def set_edge(self, frame: int, k: int, label: str | None, active: bool) -> None:
+        label = None if label is None else self.sym(label)
         self.edge_states.setdefault(k, []).append((frame, label, active))
 
     @staticmethod
@@ -424,7 +430,9 @@ def _grad_text(name: str, values: list[np.ndarray], arrived: int, uses: int) -> 
     total = values[0] if len(values) == 1 else np.sum(values, axis=0)
     if uses <= 1:
         return [f"∂E/∂{name} = {style.describe_array(total)}"]
-    if all(v.size <= 3 for v in values):
+    if len(values) == 1:
+        sums = style.describe_array(total)
+    elif all(v.size <= 3 for v in values):
         sums = " + ".join(style.describe_array(v) for v in values) + \
             f" = {style.describe_array(total)}"
     else:
@@ -475,6 +483,7 @@ def backward_frames(
     _limit(model, max_nodes, set(model.outputs))
     sweep = _Sweep(model, rankdir, _display_names(model))
     items = model.items
+    sweep.top = items[model.outputs[0]].name or "E"
 
     # How many consumers each tensor has (in the recorded graph, hidden parts included).
     uses: dict[str, int] = {}
@@ -529,9 +538,10 @@ def backward_frames(
         elif it.kind != "module":
             tensor_state(0, it.id, False)
     n_steps = len(steps)
-    captions = [f"Before the backward sweep: the seed ∂E/∂E = {style.describe_array(seed)} "
-                f"waits at the output; {n_steps} op{'s' if n_steps != 1 else ''} to go."]
-    currents: list[str | None] = [None]
+    captions = [f"Before the backward sweep: the seed ∂E/∂{sweep.top} = "
+                f"{style.describe_array(seed)} waits at the output; {n_steps} "
+                f"op{'s' if n_steps != 1 else ''} to go."]
+    currents: list[str | None] = [out_id]  # where each frame happens (the page pans there)
     frame = 0
     prev_current: str | None = None
     prev_edges: list[int] = []
@@ -596,16 +606,17 @@ def backward_frames(
         else:
             op_state(frame, it, up, passed, dict(style.CURRENT, style="rounded,filled"))
             names = [sweep.names.get(s, s) for s in op_inputs(it) if s is not None]
-            to = ", ".join(f"{_short(p)} to {n}" for p, n in
-                           zip([p for p, s in zip(passed, op_inputs(it)) if s is not None],
-                               names) if p is not None)
+            sent = [f"{_short(p)} to {n}" for p, n in
+                    zip([p for p, s in zip(passed, op_inputs(it)) if s is not None], names)
+                    if p is not None]
+            to = " and ".join(sent) if len(sent) <= 2 else ", ".join(sent)
             captions[frame] = (f"Step {k} of {n_steps}: {op_name(node)} receives "
-                               f"{_short(up) if up is not None else 'no gradient'} and passes "
-                               f"{to or 'nothing'} back (chain rule: upstream × local "
-                               f"derivative; rule {_rule_name(node)}).")
+                               f"{_short(up) if up is not None else 'no gradient'} and, by the "
+                               f"chain rule (upstream × local derivative), passes back "
+                               f"{to or 'nothing'}.")
         prev_current = op_id
     sweep.do_layout()
-    return [Frame(sweep, i, captions[i], currents[i]) for i in range(len(captions))]
+    return [Frame(sweep, i, sweep.sym(captions[i]), currents[i]) for i in range(len(captions))]
 
 
 # -- writing the frames -------------------------------------------------------------------------
@@ -691,9 +702,8 @@ ctrl+scroll to zoom</span>
   }}
   function home() {{
     s = Math.max(fitScale(), readable());
-    tx = Math.max(0, (view.clientWidth - W * s) / 2);
+    tx = (view.clientWidth - W * s) / 2;   // centred; a larger picture starts at its top
     ty = Math.max(0, (view.clientHeight - H * s) / 2);
-    if (W * s > view.clientWidth) tx = view.clientWidth - W * s;  // output side first
     apply();
   }}
   function current() {{

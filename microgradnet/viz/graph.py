@@ -38,7 +38,7 @@ from microgradnet.tensor import Tensor
 from microgradnet.viz import style
 from microgradnet.viz.escape import attr_text, clean_text, html_text
 from microgradnet.viz.render import Diagram
-from microgradnet.viz.values import kept_constants, kept_output
+from microgradnet.viz.values import kept_constants, kept_inputs, kept_output
 
 __all__ = ["draw_graph", "to_json", "GraphModel", "build_graph"]
 
@@ -158,6 +158,8 @@ def _known_tensors(ops: list[Function], outputs: list[Tensor]) -> dict[tuple[int
         for t in retained_tensors(node).values():
             note(t)
         for v in saved_values(node):
+            note(v)
+        for v in kept_inputs(node).values():
             note(v)
     return known
 

@@ -230,6 +230,8 @@ def draw_network(
             if values is not None:
                 v = float(values[layer][j])
                 attrs["fillcolor"] = style.value_colour(v, vmax[layer] or 1.0)
+                if vmax[layer] and abs(v) / vmax[layer] > 0.6:  # dark fill: white text
+                    attrs["fontcolor"] = "white"
                 lines.append(style._fmt(v))
                 tip.append(f"activation {v:.6g}")
             if delta_list is not None and layer > 0:

@@ -21,8 +21,7 @@ STYLES: dict[str, dict[str, str]] = {
                   "color": "#3d7a3a", "peripheries": "2"},
     "constant": {"shape": "box", "style": "rounded,filled", "fillcolor": "#f2f2f2",
                  "color": "#888888"},
-    "intermediate": {"shape": "box", "style": "rounded,dashed", "color": "#999999",
-                     "fontsize": "9"},
+    "intermediate": {"shape": "box", "style": "rounded,dashed", "color": "#999999"},
     "output": {"shape": "box", "style": "rounded,filled,bold", "fillcolor": "#f8cecc",
                "color": "#b85450"},
     "hidden": {"shape": "note", "style": "filled", "fillcolor": "#ffffff", "color": "#777777",
@@ -35,9 +34,10 @@ DONE_OP = {"fillcolor": "#c7c7c7", "fontcolor": "#555555"}
 GRAD_EDGE = "#d62728"
 
 # A sequential scale for gradient magnitudes (light = small, dark orange = large).
-_GRAD_SCALE = ("#fff5eb", "#fdd0a2", "#fdae6b", "#fd8d3c", "#e6550d", "#a63603")
+# Light enough at the top that black text stays readable on every fill.
+_GRAD_SCALE = ("#fff5eb", "#fee6ce", "#fdd0a2", "#fdae6b", "#fd8d3c", "#f16913")
 
-DARK = frozenset(_GRAD_SCALE[-2:]) | {"#ff0000"}  # fills that need white text
+DARK = frozenset({"#ff0000"})  # fills that need white text
 
 NOT_COMPUTED = "not computed yet"
 
@@ -130,5 +130,6 @@ def grad_legend(largest: float) -> str:
         font = ' COLOR="white"' if colour in DARK else ""
         cells.append(f'<TD BGCOLOR="{colour}"><FONT POINT-SIZE="9"{font}>{text}</FONT></TD>')
     return ('<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3"><TR>'
-            f'<TD COLSPAN="{n}"><FONT POINT-SIZE="10">fill: size of ∂E/∂x (root mean square), '
-            "log scale</FONT></TD></TR><TR>" + "".join(cells) + "</TR></TABLE>>")
+            f'<TD COLSPAN="{n}"><FONT POINT-SIZE="10">fill: size of the gradient '
+            "(root mean square), log scale</FONT></TD></TR><TR>" + "".join(cells)
+            + "</TR></TABLE>>")

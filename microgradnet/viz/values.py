@@ -17,19 +17,23 @@ import numpy as np
 from microgradnet.autograd import function as _function
 from microgradnet.tensor import Tensor
 
-__all__ = ["keep_values", "kept_output", "kept_constants"]
+__all__ = ["keep_values", "kept_output", "kept_constants", "kept_inputs"]
 
-# node -> (outputs as a tuple of arrays, {argument index: constant tensor})
-_kept: weakref.WeakKeyDictionary[Any, tuple[tuple[np.ndarray, ...], dict[int, Tensor]]] = \
-    weakref.WeakKeyDictionary()
+# node -> (outputs as a tuple of arrays, {argument index: constant tensor},
+#          {argument index: recorded input tensor})
+_kept: weakref.WeakKeyDictionary[Any, tuple[tuple[np.ndarray, ...], dict[int, Tensor],
+                                            dict[int, Tensor]]] = weakref.WeakKeyDictionary()
 
 
 def _record(node: Any, out: Any, args: tuple[Any, ...]) -> None:
     outs = tuple(getattr(o, "data", o) for o in out) if type(out) is tuple else \
         (getattr(out, "data", out),)
-    consts = {i: a for i, a in enumerate(args)
-              if isinstance(a, Tensor) and not a.requires_grad}
-    _kept[node] = (outs, consts)  # type: ignore[assignment]  # a non-array output is kept as is
+    consts: dict[int, Tensor] = {}
+    ins: dict[int, Tensor] = {}
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor):
+            (ins if a.requires_grad else consts)[i] = a
+    _kept[node] = (outs, consts, ins)  # type: ignore[assignment]  # a non-array output as is
 
 
 class keep_values:
@@ -67,3 +71,10 @@ def kept_constants(node: Any) -> dict[int, Tensor]:
     """The constant tensors ``node`` read (argument index -> tensor), under ``keep_values()``."""
     entry = _kept.get(node)
     return {} if entry is None else entry[1]
+
+
+def kept_inputs(node: Any) -> dict[int, Tensor]:
+    """The input tensors ``node`` read (argument index -> tensor), under ``keep_values()``: how
+    the pictures find an intermediate tensor's name."""
+    entry = _kept.get(node)
+    return {} if entry is None else entry[2]

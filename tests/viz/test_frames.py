@@ -242,3 +242,12 @@ def test_page_is_addressable_zoomable_and_steps_with_the_keyboard(tmp_path):
     assert 'id="zoomin"' in page and 'id="fit"' in page and "wheel" in page
     assert page.count("data-caption=") == 4
     assert "12 / minFont" in page  # the default zoom keeps the smallest text at 12 px
+
+
+def test_a_named_output_is_the_symbol_of_the_chain_rule():
+    a = mg.tensor(0.5, requires_grad=True, name="a")
+    L = a.tanh()
+    L.name = "L"
+    frames = mg.viz.backward_frames(L)
+    assert "∂L/∂a" in frames[1].source and "∂E/∂" not in frames[1].source
+    assert "∂L/∂L = 1" in frames[0].caption

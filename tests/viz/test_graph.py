@@ -133,7 +133,7 @@ def test_gradient_magnitude_is_the_fill_colour():
         return node.split("fillcolor=")[1].split()[0]
 
     assert fill(nodes, "small") != fill(nodes, "large")
-    assert fill(nodes, "large") == '"#a63603"'  # the darkest: the largest gradient
+    assert fill(nodes, "large") == f'"{style._GRAD_SCALE[-1]}"'  # the darkest: the largest
     assert fill(plain, "large") == fill(plain, "small")  # no gradients: the kind's colour
 
 
@@ -349,6 +349,17 @@ def test_gradient_colours_come_with_a_legend():
     out.backward()
     src = mg.viz.draw_graph(out, show_grad=True).source
     legend = dot_nodes(src)["legend"]
-    assert "size of ∂E/∂x" in legend and legend.count("BGCOLOR") == 6
+    assert "size of the gradient" in legend and legend.count("BGCOLOR") == 6
     assert f"{style.magnitude(x.grad.data):.4g}" in legend  # the largest, in absolute terms
     assert "legend" not in dot_nodes(mg.viz.draw_graph(out).source)  # no colours, no legend
+
+
+def test_keep_values_finds_the_names_of_intermediate_tensors():
+    w = mg.tensor([0.5, -0.25], requires_grad=True, name="w")
+    with mg.viz.keep_values():
+        h = w * 2.0
+        h.name = "h"
+        out = h.tanh().sum()
+    assert "<B>h</B>" in mg.viz.draw_graph(out).source
+    out2 = (w * 2.0).tanh().sum()  # outside keep_values: h is not reachable, so no name
+    assert "<B>h</B>" not in mg.viz.draw_graph(out2).source
