@@ -15,6 +15,7 @@ import types as _types
 
 import numpy as _np
 
+from microgradnet.autograd import forward_ad
 from microgradnet.autograd.api import grad
 from microgradnet.autograd.function import Function
 from microgradnet.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled

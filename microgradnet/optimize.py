@@ -224,8 +224,9 @@ def minimize(fn: Callable[..., Any], x0: Any, method: str = "BFGS", hessp: bool 
     prob = _Problem(fn, x0, "minimize")
     key = method.lower() if isinstance(method, str) else None
     kw = dict(kwargs)
+    fun: Callable[..., Any]
     if key in _GRADIENT_METHODS and "jac" not in kw:
-        fun: Callable[..., Any] = prob.value_and_grad
+        fun = prob.value_and_grad
         kw["jac"] = True
     else:
         fun = prob.value

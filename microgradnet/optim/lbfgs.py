@@ -249,7 +249,7 @@ class LBFGS(Optimizer):
         if np.abs(flat_grad).max() <= tol_grad:
             return orig_loss
 
-        # None before the first iteration, which sets them all (state["n_iter"] == 1 below)
+        # what the last step() left (None before the first iteration, which sets them)
         d: Any = state.get("d")
         t: Any = state.get("t")
         old_dirs: Any = state.get("old_dirs")
@@ -257,7 +257,7 @@ class LBFGS(Optimizer):
         ro: Any = state.get("ro")
         H_diag: Any = state.get("H_diag")
         prev_flat_grad: Any = state.get("prev_flat_grad")
-        prev_loss = state.get("prev_loss")
+        prev_loss: Any = state.get("prev_loss")
 
         with no_grad():
             n_iter = 0
