@@ -14,7 +14,10 @@ from typing import Any
 
 import numpy as np
 
-_default_dtype = np.dtype(np.float32)
+__all__ = ["Tensor", "DTypeLike", "set_default_dtype", "get_default_dtype", "as_dtype"]
+
+_default_dtype: np.dtype[Any] = np.dtype(np.float32)
+_float = float  # inside class Tensor, ``float`` in an annotation would name Tensor.float
 _SYMBOL = {"add_": "+", "sub_": "-", "mul_": "*", "div_": "/"}
 
 DTypeLike = Any
@@ -449,11 +452,11 @@ class Tensor:
                 )
         return self._inplace(op, lambda a: ufunc(a, o, out=a, casting="unsafe"))
 
-    def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
+    def add_(self, other: Any, alpha: _float = 1.0) -> Tensor:
         """In-place ``self += alpha * other`` (never recorded; bumps the version)."""
         return self._arith_("add_", np.add, other if alpha == 1 else _raw(other) * alpha)
 
-    def sub_(self, other: Any, alpha: float = 1.0) -> Tensor:
+    def sub_(self, other: Any, alpha: _float = 1.0) -> Tensor:
         """In-place ``self -= alpha * other``."""
         return self._arith_("sub_", np.subtract, other if alpha == 1 else _raw(other) * alpha)
 
@@ -478,14 +481,14 @@ class Tensor:
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         return self._inplace("clamp_", lambda a: np.clip(a, min, max, out=a))
 
-    def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
+    def uniform_(self, a: _float = 0.0, b: _float = 1.0, generator: Any = None) -> Tensor:
         from microgradnet.random import get_generator
 
         g = get_generator(generator)
         return self._inplace("uniform_", lambda d: np.copyto(d, g.uniform(a, b, d.shape),
                                                              casting="unsafe"))
 
-    def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
+    def normal_(self, mean: _float = 0.0, std: _float = 1.0, generator: Any = None) -> Tensor:
         from microgradnet.random import get_generator
 
         g = get_generator(generator)
@@ -655,7 +658,7 @@ class Tensor:
         o = _raw(other)
         return bool(np.shape(o) == self.shape and np.array_equal(self.data, o))
 
-    def allclose(self, other: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+    def allclose(self, other: Any, rtol: _float = 1e-5, atol: _float = 1e-8) -> bool:
         return bool(np.allclose(self.data, _raw(other), rtol=rtol, atol=atol))
 
     # -- elementwise ------------------------------------------------------------------------
@@ -683,16 +686,16 @@ class Tensor:
     def relu(self) -> Tensor:
         return _ew.relu(self)
 
-    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+    def leaky_relu(self, negative_slope: _float = 0.01) -> Tensor:
         return _ew.leaky_relu(self, negative_slope)
 
-    def elu(self, alpha: float = 1.0) -> Tensor:
+    def elu(self, alpha: _float = 1.0) -> Tensor:
         return _ew.elu(self, alpha)
 
     def gelu(self, approximate: str = "none") -> Tensor:
         return _ew.gelu(self, approximate)
 
-    def softplus(self, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    def softplus(self, beta: _float = 1.0, threshold: _float = 20.0) -> Tensor:
         return _ew.softplus(self, beta, threshold)
 
     def clip(self, min: Any = None, max: Any = None) -> Tensor:
@@ -809,7 +812,7 @@ class Tensor:
     def flip(self, axis: Any = None, **kw: Any) -> Tensor:
         return _shape.flip(self, axis, **kw)
 
-    def pad(self, pad_width: Any, mode: str = "constant", value: float = 0) -> Tensor:
+    def pad(self, pad_width: Any, mode: str = "constant", value: _float = 0) -> Tensor:
         return _shape.pad(self, pad_width, mode, value)
 
     def repeat(self, *sizes: Any) -> Tensor:
@@ -985,8 +988,8 @@ Tensor.requires_grad = property(  # type: ignore[assignment]
     "floating-point tensors can require grad; setting it on an integer tensor raises.")
 
 # The hottest operators call the op functions directly: one Python call less per operation.
-Tensor.__add__ = Tensor.__radd__ = _ar.add  # type: ignore[assignment]
-Tensor.__sub__ = _ar.sub  # type: ignore[assignment]
-Tensor.__mul__ = Tensor.__rmul__ = _ar.mul  # type: ignore[assignment]  (commutative)
-Tensor.__truediv__ = _ar.div  # type: ignore[assignment]
+Tensor.__add__ = Tensor.__radd__ = _ar.add  # type: ignore[assignment,has-type,method-assign]
+Tensor.__sub__ = _ar.sub  # type: ignore[assignment,has-type,method-assign]
+Tensor.__mul__ = Tensor.__rmul__ = _ar.mul  # type: ignore[assignment,has-type,method-assign]
+Tensor.__truediv__ = _ar.div  # type: ignore[assignment,has-type,method-assign]
 Tensor.__matmul__ = _la.matmul  # type: ignore[assignment]
