@@ -2,8 +2,9 @@
 
 ``gradcheck`` checks first derivatives (the Jacobian, or random projections of it in
 ``fast_mode``); ``gradgradcheck`` checks that the recorded backward sweep (``create_graph``)
-gives the right first derivative, then its second derivatives by gradchecking that sweep. Both raise ``GradcheckError`` naming the worst mismatch: input, element, analytic and
-numeric values.
+gives the right first derivative, then its second derivatives by gradchecking that sweep.
+Both raise ``GradcheckError`` naming the worst mismatch: input, element, analytic and numeric
+values.
 """
 
 from __future__ import annotations
