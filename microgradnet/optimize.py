@@ -224,6 +224,7 @@ def minimize(fn: Callable[..., Any], x0: Any, method: str = "BFGS", hessp: bool 
     prob = _Problem(fn, x0, "minimize")
     key = method.lower() if isinstance(method, str) else None
     kw = dict(kwargs)
+    fun: Callable[..., Any]
     if key in _GRADIENT_METHODS and "jac" not in kw:
         fun, kw["jac"] = prob.value_and_grad, True
     else:

@@ -10,7 +10,7 @@ exactly as in torchdiffeq.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -145,8 +145,8 @@ def dopri5(func: Func, y0: Tensor, t: Tensor, rtol: float, atol: float,
             coeffs = _interp_coeffs(y_begin, y_end, _combine(y_begin, h_step, _MID, ks), ks[0],
                                     ks[6], h_step)
         x = (t[i] - t_start) / h_step
-        e, d, c, b, a = coeffs
-        out.append(e + x * (d + x * (c + x * (b + x * a))))
+        c0, c1, c2, c3, c4 = coeffs
+        out.append(c0 + x * (c1 + x * (c2 + x * (c3 + x * c4))))
     return out
 
 
@@ -159,15 +159,20 @@ def _interp_coeffs(y0: Tensor, y1: Tensor, y_mid: Tensor, f0: Tensor, f1: Tensor
     return [y0, f0 * h, c, b, a]
 
 
-def _fixed_grid(t: Tensor, step_size: float | None) -> list[Tensor]:
-    """The grid of a fixed-step method: the output times, or t0 + k·h ending exactly at t[-1]."""
+def _fixed_grid(t: Tensor, step_size: float | None) -> Iterator[tuple[Tensor, Tensor]]:
+    """The intervals of a fixed-step method's grid: the output times, or t0 + k·h ending exactly
+    at t[-1]. Made one at a time, so that an unrecorded solve keeps O(1) of them."""
     if step_size is None:
-        return [t[k] for k in range(t.shape[0])]
+        for k in range(t.shape[0] - 1):
+            yield t[k], t[k + 1]
+        return
     t0, t1 = float(t.data[0]), float(t.data[-1])
     n = math.ceil((t1 - t0) / step_size + 1)
-    grid = [t[0] + k * step_size for k in range(n - 1)]
-    grid.append(t[-1])
-    return grid
+    prev = t[0]
+    for k in range(1, n):
+        cur = t[-1] if k == n - 1 else t[0] + k * step_size
+        yield prev, cur
+        prev = cur
 
 
 def _euler_step(func: Func, t0: Tensor, h: Tensor, y: Tensor) -> Tensor:
@@ -193,12 +198,11 @@ def fixed_step(method: str, func: Func, y0: Tensor, t: Tensor, options: dict[str
     if step_size is not None and not step_size > 0:
         raise ValueError(f"odeint: options['step_size'] must be positive, got {step_size!r}")
     step_fn = _rk4_step if method == "rk4" else _euler_step
-    grid = _fixed_grid(t, step_size)
     times = t.data
     out = [y0]
     j = 1
     y = y0
-    for g0, g1 in zip(grid[:-1], grid[1:]):
+    for g0, g1 in _fixed_grid(t, step_size):
         y1 = y + step_fn(func, g0, g1 - g0, y)
         if stats is not None:
             stats.accepted += 1

@@ -312,3 +312,23 @@ def test_matches_torchdiffeq_when_installed():
                                 torch.tensor([1.0, 2.0], dtype=torch.float64),
                                 torch.tensor(t), rtol=1e-6, atol=1e-8).numpy()
     np.testing.assert_allclose(ours, theirs, rtol=1e-9)
+
+
+def test_adjoint_with_a_tuple_state_matches_direct():
+    w = f64(2.0, requires_grad=True)
+    x0, v0 = f64([1.0, 0.5], requires_grad=True), f64([0.0, 0.2], requires_grad=True)
+    t = f64([0.0, 0.7, 1.3])
+
+    def f(t, state):
+        x, v = state
+        return v, -(w ** 2) * mg.sin(x)
+
+    def loss(sol):
+        x, v = sol
+        return (x ** 2).sum() + (x * v).sum()
+
+    direct = mg.grad(loss(odeint(f, (x0, v0), t, rtol=1e-10, atol=1e-12)), [w, x0, v0])
+    adjoint = mg.grad(loss(odeint_adjoint(f, (x0, v0), t, rtol=1e-10, atol=1e-12,
+                                          adjoint_params=[w])), [w, x0, v0])
+    for a, b in zip(adjoint, direct):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-10)
