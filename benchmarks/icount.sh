@@ -6,7 +6,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 py=${PYTHON:-$here/../.venv/bin/python}
 # Cheap workloads need many repetitions for the difference to dwarf the GC's timing; a fixed hash
 # seed keeps dict layouts, and so the counts, the same from run to run.
-case "$1" in w1|w1c|chain) lo=${N1:-200}; hi=${N2:-1200} ;; *) lo=${N1:-2000}; hi=${N2:-12000} ;; esac
+case "$1" in w1|w1c|w1_numpy|chain) lo=${N1:-200}; hi=${N2:-1200} ;; *) lo=${N1:-2000}; hi=${N2:-12000} ;; esac
 export PYTHONHASHSEED=0
 count() {
   valgrind --tool=callgrind --callgrind-out-file=/dev/null "$py" "$here/opcount.py" "$1" "$2" 2>&1 \

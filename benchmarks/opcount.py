@@ -8,6 +8,7 @@ imports cancel out).
     benchmarks/icount.sh add        # a + b of two (3,) tensors that require grad, recorded
     benchmarks/icount.sh w1         # one W1 training step (XOR 2-4-1 sigmoid, MSE, SGD momentum)
     benchmarks/icount.sh w1c        # the same step through mg.compile (traced once, replayed)
+    benchmarks/icount.sh w1_numpy   # the hand-written NumPy W1 step of the suite (the limit)
 """
 
 from __future__ import annotations
@@ -60,6 +61,15 @@ def main() -> None:
         run = mg.compile(step) if name == "w1c" else step
         for _ in range(n):
             run(X, T)
+    elif name == "w1_numpy":
+        import bench_numpy
+        import workloads as wl
+
+        spec = wl.MLPS["W1"]
+        X, y = wl.mlp_data(spec)
+        step, _ = bench_numpy.mlp(spec, X, y, wl.mlp_init(spec))
+        for _ in range(n):
+            step()
     else:
         raise SystemExit(f"unknown workload {name!r}")
 

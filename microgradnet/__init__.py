@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as _np
 
+from microgradnet.autograd import forward_ad
 from microgradnet.autograd.api import grad
 from microgradnet.autograd.function import Function
 from microgradnet.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled

@@ -36,7 +36,7 @@ from microgradnet.autograd import engine as _engine
 from microgradnet.autograd.function import Function, user_call_site
 from microgradnet.autograd.grad_mode import _state
 from microgradnet.nn.module import Module
-from microgradnet.optim.optimizer import Optimizer
+from microgradnet.optim.optimizer import Optimizer, all_finite
 from microgradnet.random import get_generator
 from microgradnet.tensor import Tensor
 
@@ -587,7 +587,7 @@ def _finite(*grads: np.ndarray) -> bool:
     """All gradients finite? A sum of squares is finite if every element is: one ``np.vdot``
     per gradient, and the exact test only if the sum is not finite (NaN, inf or overflow)."""
     for g in grads:
-        if not math.isfinite(np.vdot(g, g)) and not np.isfinite(g).all():
+        if not all_finite(g):
             return False
     return True
 

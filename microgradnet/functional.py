@@ -10,8 +10,8 @@ Every fused backward is written twice, on purpose: in microgradnet ops when the 
 recorded (``create_graph=True``, so derivatives of any order work) and directly in NumPy for the
 ordinary first-order sweep, which records nothing. Tests check that both agree.
 
-The autograd functional API (``jacobian``, ``hessian``, ``vjp``, ``jvp``, ``hvp``, ``vhp``) is
-re-exported here too, as in ``torch.autograd.functional``.
+The autograd functional API (``jacobian``, ``jacfwd``, ``jacrev``, ``hessian``, ``vjp``,
+``jvp``, ``hvp``, ``vhp``) is re-exported here too, as in ``torch.autograd.functional``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from microgradnet.autograd.forward_ad import _fw
+from microgradnet.autograd.forward_ad import tangent_of as _tangent_of
+from microgradnet.autograd.forward_ad import tangent_sum as _tangent_sum
 from microgradnet.autograd.function import Function
 from microgradnet.ops import _dual as D
 from microgradnet.ops.elementwise import (
@@ -34,6 +37,11 @@ from microgradnet.ops.elementwise import (
 )
 from microgradnet.random import get_generator
 from microgradnet.tensor import Tensor, _to_array, get_default_dtype
+
+
+def _const(a: Any) -> Tensor:
+    """A constant Tensor over an array (JVP rules multiply tangents by such factors)."""
+    return Tensor._make(np.asarray(a), False, None)
 
 __all__ = [
     "fused",
@@ -57,6 +65,8 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "jacobian",
+    "jacfwd",
+    "jacrev",
     "hessian",
     "vjp",
     "jvp",
@@ -132,6 +142,11 @@ class Softmax(Function):
         return out
 
     @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        y = ctx.saved_output
+        return y * (t - (t * y).sum(ctx.axis, keepdims=True))
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         y = ctx.saved_output
         return y * (grad - D.sum(grad * y, ctx.axis, keepdims=True)), None
@@ -163,6 +178,10 @@ class LogSoftmax(Function):
             out = s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
         ctx.save_output(out)
         return out
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        return t - (D.exp(ctx.saved_output) * t).sum(ctx.axis, keepdims=True)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -223,6 +242,12 @@ class Linear(Function):
             else:
                 out = out + b.data
         return out
+
+    @staticmethod
+    def jvp(ctx: Any, tx: Any, tw: Any, tb: Any) -> Any:
+        x, w = ctx.saved_tensors
+        return _tangent_sum(None if tx is None else D.matmul(tx, w.mT),
+                           None if tw is None else D.matmul(x, tw.mT), tb)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -390,6 +415,18 @@ class CrossEntropy(Function):
         return per
 
     @staticmethod
+    def jvp(ctx: Any, tx: Any, tq: Any, *_: Any) -> Any:
+        x, q, p, logp = ctx.saved_tensors
+        axis = ctx.axis
+        per = None
+        if tx is not None:  # d(-Σ q·log p) = -Σ q·tx + (Σ q)·Σ p·tx
+            qs = q.sum(axis) if isinstance(q, Tensor) else np.sum(q, axis)
+            per = (tx * _const(p)).sum(axis) * qs - (tx * q).sum(axis)
+        if tq is not None:
+            per = _tangent_sum(per, -(tq * _const(logp)).sum(axis))
+        return per.sum() * ctx.scale if ctx.reduce else per
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, q, p, logp = ctx.saved_tensors
         axis = ctx.axis
@@ -462,7 +499,8 @@ def _prob_targets(x: Tensor, target: Tensor, axis: int, weight: np.ndarray | Non
     n_classes = x.data.shape[axis]
     wshape = [1] * x.data.ndim
     wshape[axis] = n_classes
-    if target.requires_grad:  # differentiable soft targets: build q from tensor ops
+    if target.requires_grad or _fw.level and _tangent_of(target) is not None:
+        # differentiable soft targets (reverse or forward mode): build q from tensor ops
         q: Any = target
         if smoothing:
             q = q * (1.0 - smoothing) + smoothing / n_classes
@@ -588,6 +626,13 @@ class SquaredError(Function):
         return sq
 
     @staticmethod
+    def jvp(ctx: Any, tx: Any, tt: Any, *_: Any) -> Any:
+        x, t, _d = ctx.saved_tensors
+        diff = _tangent_sum(tx, None if tt is None else -tt)
+        per = (x - t) * diff * (2.0 * ctx.k)
+        return per.sum() * ctx.scale if ctx.reduce else per
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, t, d = ctx.saved_tensors
         nx, nt = ctx.needs_input_grad[:2]
@@ -701,6 +746,19 @@ class BinaryCrossEntropy(Function):
         return loss
 
     @staticmethod
+    def jvp(ctx: Any, tp: Any, tt: Any, *_: Any) -> Any:
+        p, t, w, lp, l1p = ctx.saved_tensors
+        per = None
+        if tp is not None:
+            den = p * (1.0 - p)
+            per = tp * (p - t) / D.where(den.data > _EPS, den, _EPS)
+        if tt is not None:
+            per = _tangent_sum(per, tt * _const(l1p - lp))
+        if w is not None:
+            per = per * w
+        return per.sum() * ctx.scale if ctx.reduce else per
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         p, t, w, lp, l1p = ctx.saved_tensors
         np_, nt = ctx.needs_input_grad[:2]
@@ -782,6 +840,23 @@ class BCEWithLogits(Function):
         return loss.astype(a.dtype, copy=False)
 
     @staticmethod
+    def jvp(ctx: Any, tx: Any, tt: Any, *_: Any) -> Any:
+        x, t, w, pw, ls = ctx.saved_tensors
+        per = None
+        if tx is not None:
+            s = sigmoid(x)
+            per = tx * (s - t if pw is None else (1.0 + (pw - 1.0) * t) * s - pw * t)
+        if tt is not None:
+            if pw is None:
+                per = _tangent_sum(per, -(tt * x))
+            else:
+                log_sig = D.where(x.data < 0, x, 0.0) - D.log(1.0 + D.exp(-x.abs()))
+                per = _tangent_sum(per, tt * (-x - (pw - 1.0) * log_sig))
+        if w is not None:
+            per = per * w
+        return per.sum() * ctx.scale if ctx.reduce else per
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, t, w, pw, ls = ctx.saved_tensors
         nx, nt = ctx.needs_input_grad[:2]
@@ -824,4 +899,13 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, weight: Any = None
     return BCEWithLogits.apply(x, t, w, pw, _scale(reduction, x.data.size), True)
 
 
-from microgradnet.autograd.functional import hessian, hvp, jacobian, jvp, vhp, vjp  # noqa: E402
+from microgradnet.autograd.functional import (  # noqa: E402
+    hessian,
+    hvp,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    vhp,
+    vjp,
+)

@@ -476,3 +476,15 @@ def test_fused_sgd_update_follows_changed_options_and_nonfinite_gradients() -> N
         if comp:
             assert "SGD's update" in fn.code and fn.fallback_reason is None
     assert runs[0] == runs[1]
+
+
+def test_all_finite_sees_overflowing_but_finite_values_and_every_nonfinite() -> None:
+    from microgradnet.optim.optimizer import all_finite
+
+    assert all_finite(np.array([3e38, 3e38], np.float32))  # the sum of squares overflows
+    assert all_finite(np.zeros((0,), np.float32))
+    for bad in (np.nan, np.inf, -np.inf):
+        a = np.ones((3, 4), np.float32)
+        a[2, 1] = bad
+        assert not all_finite(a)
+        assert not all_finite(a.T)  # non-contiguous

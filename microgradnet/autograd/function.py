@@ -152,6 +152,8 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run the forward and record the node if grad mode is on and an input requires grad."""
+        if _fw.level:  # forward mode is on: tangents ride along (autograd/forward_ad.py)
+            return _apply_dual(cls, args, kwargs)
         # The per-op hot path: one pass over the arguments, no work for the graph unless needed.
         edges = None
         if _state.enabled:
@@ -271,7 +273,8 @@ class Function:
         self._check_output()
         if self._dual_rules and _dual_mode.arrays:
             return self._out
-        return Tensor._make(self._out, True, self)
+        t = Tensor._make(self._out, True, self)
+        return _restore_tangent(self, t) if _fw.level else t  # forward over reverse
 
     def _check_output(self) -> None:
         if self._saved is _FREED:
@@ -435,6 +438,9 @@ class FunctionCtx:  # kept for API symmetry: ``mg.Function`` subclasses receive 
     pass
 
 
+from microgradnet.autograd.forward_ad import _fw  # noqa: E402
+from microgradnet.autograd.forward_ad import apply_dual as _apply_dual  # noqa: E402
+from microgradnet.autograd.forward_ad import restore_tangent as _restore_tangent  # noqa: E402
 from microgradnet.tensor import Tensor  # noqa: E402  (Tensor imports this module first)
 
 _make = Tensor._make

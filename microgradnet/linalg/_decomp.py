@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from microgradnet.autograd.forward_ad import _fw, restore_tangent
 from microgradnet.autograd.function import Function
 from microgradnet.autograd.grad_mode import _state
 from microgradnet.ops.diagonal import diag_embed, diagonal, tril
@@ -42,7 +43,7 @@ def outputs(ctx: Any) -> list[Tensor]:
     for k, o in enumerate(outs):
         t = Tensor._make(o, rec, ctx if rec else None)
         t._output_nr = k
-        res.append(t)
+        res.append(restore_tangent(ctx, t) if rec and _fw.level else t)
     return res
 
 
@@ -312,17 +313,30 @@ class QR(Function):
     def jvp(ctx: Any, t: Tensor, *_: Any) -> tuple[Tensor, Tensor]:
         q, r = outputs(ctx)
         m, n = q.shape[-2], r.shape[-1]
-        if m < n or (ctx.mode == "complete" and m > n):
-            raise RuntimeError("qr: forward-mode derivatives are implemented for square and "
-                               "tall inputs with mode='reduced'")
-        c = Solve.apply(r, matmul(q.mT, t).mT).mT  # Qᵀ dA R⁻¹ (n × n)
-        low = tril(c, -1)
-        omega = low - low.mT  # Qᵀ dQ restricted to span(Q): skew
-        dr = matmul(c - omega, r)
-        # dQ = (dA - Q dR) R⁻¹ = (I - QQᵀ) dA R⁻¹ + Q Ω
-        ar = Solve.apply(r, t.mT).mT  # dA R⁻¹
-        dq = ar - matmul(q, matmul(q.mT, ar)) + matmul(q, omega)
-        return dq, dr
+        if ctx.mode == "complete" and m > n:
+            raise RuntimeError("qr: the forward-mode derivative of mode='complete' is not "
+                               "defined for tall matrices; use mode='reduced'")
+        if m >= n:
+            return _qr_jvp_tall(q, r, t)
+        # wide: A = Q [X | Y], R = [U | V]; X = QU is square, then dV = Qᵀ(dY - dQ V)
+        from microgradnet.ops.shape import cat
+
+        u, v = r[..., :, :m], r[..., :, m:]
+        dq, du = _qr_jvp_tall(q, u, t[..., :, :m])
+        dv = matmul(q.mT, t[..., :, m:] - matmul(dq, v))
+        return dq, cat([du, dv], -1)
+
+
+def _qr_jvp_tall(q: Tensor, r: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
+    """m ≥ n: C = Qᵀ dA R⁻¹ = Qᵀ dQ + dR R⁻¹, skew plus upper triangular: Ω = Qᵀ dQ from C's
+    strict lower triangle, dR = (C - Ω) R, dQ = (I - QQᵀ) dA R⁻¹ + Q Ω."""
+    ar = Solve.apply(r.mT, t.mT).mT  # dA R⁻¹
+    c = matmul(q.mT, ar)
+    low = tril(c, -1)
+    omega = low - low.mT
+    dr = matmul(c - omega, r)
+    dq = ar - matmul(q, c) + matmul(q, omega)
+    return dq, dr
 
 
 # -- eigh -------------------------------------------------------------------------------------

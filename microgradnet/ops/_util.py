@@ -117,6 +117,10 @@ class SumToShape(Function):
         return _sum_to_shape_array(x.data, shape)
 
     @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        return SumToShape.apply(t, ctx.shape)
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         from microgradnet.ops import _dual
 

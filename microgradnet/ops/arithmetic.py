@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from microgradnet.autograd.forward_ad import tangent_sum
 from microgradnet.autograd.function import Function
 from microgradnet.ops import _dual as D
 from microgradnet.ops._util import as_operand, broadcast_error
@@ -36,6 +37,10 @@ class Add(Function):
             y.data if isinstance(y, Tensor) else y)
 
     @staticmethod
+    def jvp(ctx: Any, tx: Any, ty: Any) -> Any:
+        return tangent_sum(tx, ty)
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         return grad, grad
 
@@ -51,6 +56,10 @@ class Sub(Function):
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
         return (x.data if isinstance(x, Tensor) else x) - (
             y.data if isinstance(y, Tensor) else y)
+
+    @staticmethod
+    def jvp(ctx: Any, tx: Any, ty: Any) -> Any:
+        return tangent_sum(tx, None if ty is None else -ty)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -69,6 +78,11 @@ class Mul(Function):
         ctx.save_for_backward(x, y)
         return (x.data if isinstance(x, Tensor) else x) * (
             y.data if isinstance(y, Tensor) else y)
+
+    @staticmethod
+    def jvp(ctx: Any, tx: Any, ty: Any) -> Any:
+        x, y = ctx.saved_tensors
+        return tangent_sum(None if tx is None else tx * y, None if ty is None else ty * x)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -91,6 +105,12 @@ class Div(Function):
             y.data if isinstance(y, Tensor) else y)
 
     @staticmethod
+    def jvp(ctx: Any, tx: Any, ty: Any) -> Any:
+        x, y = ctx.saved_tensors
+        return tangent_sum(None if tx is None else tx / y,
+                           None if ty is None else -(ty * x) / (y * y))
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, y = ctx.saved_tensors
         nx, ny = ctx.needs_input_grad
@@ -111,6 +131,10 @@ class Neg(Function):
         return np.negative(x.data)
 
     @staticmethod
+    def jvp(ctx: Any, t: Tensor) -> Tensor:
+        return -t
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         return -grad
 
@@ -126,6 +150,24 @@ class Pow(Function):
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
         ctx.save_for_backward(x, y)
         return np.power(_d(x), _d(y))
+
+    @staticmethod
+    def jvp(ctx: Any, tx: Any, ty: Any) -> Any:
+        from microgradnet.ops.elementwise import log, where
+
+        x, y = ctx.saved_tensors
+        dx = dy = None
+        if tx is not None:
+            if isinstance(y, Tensor):
+                dx = where(y == 0, 0.0, tx * y * x ** (y - 1))
+            elif y == 1:
+                dx = tx
+            elif y != 0:
+                dx = tx * y * x ** (y - 1)
+        if ty is not None:
+            xt = x if isinstance(x, Tensor) else Tensor._make(np.asarray(x), False, None)
+            dy = ty * where(xt == 0, 0.0, (x ** y) * log(where(xt == 0, 1.0, xt)))
+        return tangent_sum(dx, dy)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -162,6 +204,13 @@ class Abs(Function):
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
         ctx.save_for_backward(x)
         return np.abs(x.data)
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor) -> Tensor:
+        from microgradnet.ops.elementwise import sign
+
+        (x,) = ctx.saved_tensors
+        return t * sign(x).detach()
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:

@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from microgradnet.autograd.forward_ad import tangent_sum
 from microgradnet.autograd.function import Function
 from microgradnet.ops import _dual as D
-from microgradnet.ops._util import as_operand, as_tensor, broadcast_error
+from microgradnet.ops._util import as_operand, as_tensor, broadcast_error, const
 from microgradnet.tensor import Tensor
 
 __all__ = [
@@ -72,6 +73,10 @@ class Exp(Function):
         return out
 
     @staticmethod
+    def jvp(ctx: Any, t: Tensor) -> Tensor:
+        return t * ctx.saved_output
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
         return grad * ctx.saved_output
 
@@ -96,6 +101,11 @@ class Log(Function):
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
         ctx.save_for_backward(x)
         return np.log(x.data)
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return t / x
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
@@ -126,6 +136,11 @@ class Tanh(Function):
         return out
 
     @staticmethod
+    def jvp(ctx: Any, t: Tensor) -> Tensor:
+        y = ctx.saved_output
+        return t * (1.0 - y * y)
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
         y = ctx.saved_output
         return grad * (1.0 - y * y)
@@ -152,6 +167,11 @@ class Sigmoid(Function):
         out = _sigmoid_array(x.data)
         ctx.save_output(out)
         return out
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor) -> Tensor:
+        o = ctx.saved_output
+        return t * (o * (1.0 - o))
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
@@ -196,6 +216,10 @@ class Relu(Function):
         return out
 
     @staticmethod
+    def jvp(ctx: Any, t: Tensor) -> Tensor:
+        return t * (ctx.saved_output.data > 0)
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
         return grad * (D.value(ctx.saved_output) > 0)
 
@@ -223,6 +247,13 @@ class Where(Function):
         ctx.save_for_backward(cond)
         return np.where(cond, x.data if isinstance(x, Tensor) else x,
                         y.data if isinstance(y, Tensor) else y)
+
+    @staticmethod
+    def jvp(ctx: Any, _tc: Any, tx: Any, ty: Any) -> Any:
+        (cond,) = ctx.saved_tensors
+        if tx is None and ty is None:
+            return None
+        return Where.apply(cond, 0.0 if tx is None else tx, 0.0 if ty is None else ty)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -267,6 +298,10 @@ class Sign(Function):
         return np.sign(x.data)
 
     @staticmethod
+    def jvp(ctx: Any, t: Tensor) -> None:
+        return None  # piecewise constant: a zero tangent
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
         return grad * 0.0
 
@@ -290,6 +325,10 @@ class Clone(Function):
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
         return x.data.copy()
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor) -> Tensor:
+        return t
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
@@ -317,6 +356,10 @@ class Cast(Function):
     def forward(ctx: Any, x: Tensor, dtype: np.dtype) -> np.ndarray:
         ctx.in_dtype = x.data.dtype
         return x.data.astype(dtype)
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor, _dtype: Any) -> Tensor:
+        return t  # (the tangent is cast to the output's dtype when attached)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -356,6 +399,10 @@ class Sqrt(Function):
         out = np.sqrt(x.data)
         ctx.save_output(out)
         return out
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor) -> Tensor:
+        return t * 0.5 / ctx.saved_output
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
@@ -414,6 +461,11 @@ class Sin(Function):
         return np.sin(x.data)
 
     @staticmethod
+    def jvp(ctx: Any, t: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return t * Cos.apply(x)
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
         (x,) = ctx.saved_tensors
         return grad * D.cos(x)
@@ -441,6 +493,11 @@ class Cos(Function):
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
         ctx.save_for_backward(x)
         return np.cos(x.data)
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return -(t * Sin.apply(x))
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
@@ -471,6 +528,11 @@ class Tan(Function):
         return out
 
     @staticmethod
+    def jvp(ctx: Any, t: Tensor) -> Tensor:
+        y = ctx.saved_output
+        return t * (1.0 + y * y)
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
         y = ctx.saved_output
         return grad * (1.0 + y * y)
@@ -496,6 +558,11 @@ class Log1p(Function):
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
         ctx.save_for_backward(x)
         return np.log1p(x.data)
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return t / (x + 1.0)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
@@ -524,6 +591,10 @@ class Expm1(Function):
         out = np.expm1(x.data)
         ctx.save_output(out)
         return out
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor) -> Tensor:
+        return t * (ctx.saved_output + 1.0)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
@@ -666,6 +737,11 @@ class Erf(Function):
         return _erf_array(x.data)
 
     @staticmethod
+    def jvp(ctx: Any, t: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return t * (exp(-(x * x)) * _TWO_OVER_SQRT_PI)
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
         (x,) = ctx.saved_tensors
         return grad * (D.exp(-(x * x)) * _TWO_OVER_SQRT_PI)
@@ -700,6 +776,11 @@ class LeakyRelu(Function):
         return pick(a, a * negative_slope)
 
     @staticmethod
+    def jvp(ctx: Any, t: Tensor, _slope: Any) -> Tensor:
+        x, slope = ctx.saved_tensors
+        return t * const(np.where(x.data > 0, 1.0, slope).astype(t.data.dtype, copy=False))
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, slope = ctx.saved_tensors
         w = np.where(D.value(x) > 0, 1.0, slope).astype(D.value(grad).dtype, copy=False)
@@ -732,6 +813,11 @@ class Elu(Function):
         ctx.save_for_backward(x, alpha)
         ctx.save_output(out)
         return out
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor, _alpha: Any) -> Tensor:
+        x, alpha = ctx.saved_tensors
+        return Where.apply(x.data > 0, t, t * (ctx.saved_output + alpha))
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -777,6 +863,10 @@ class Gelu(Function):
         return a * (0.5 * _erf_array(a * -_SQRT1_2, complement=True))
 
     @staticmethod
+    def jvp(ctx: Any, t: Tensor, _approximate: Any) -> Tensor:
+        return Gelu.backward(ctx, t)[0]  # elementwise: the same factor d(x) times the tangent
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, approximate = ctx.saved_tensors
         if approximate == "tanh":
@@ -816,6 +906,10 @@ class Softplus(Function):
             return np.where(a > threshold, a, np.logaddexp(0, a))
         bx = a * beta
         return np.where(bx > threshold, a, np.logaddexp(0, bx) / beta)
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        return Softplus.backward(ctx, t)[0]  # elementwise: the same factor times the tangent
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -859,6 +953,27 @@ class Clip(Function):
             out = np.minimum(out, _d(hi))
         ctx.save_for_backward(x, lo, hi)
         return out
+
+    @staticmethod
+    def jvp(ctx: Any, tx: Any, tlo: Any, thi: Any) -> Any:
+        x, lo, hi = ctx.saved_tensors
+        a, lo_a, hi_a = x.data, _d(lo), _d(hi)
+        terms = []
+        if tx is not None:
+            if lo is None:
+                inside = a <= hi_a
+            elif hi is None:
+                inside = a >= lo_a
+            else:
+                inside = (a >= lo_a) & (a <= hi_a)
+            terms.append(_masked(tx, inside))
+        if tlo is not None:
+            below = a < lo_a
+            terms.append(_masked(tlo, below if hi is None else below & (lo_a < hi_a)))
+        if thi is not None:
+            above = a > hi_a
+            terms.append(_masked(thi, above if lo is None else above | (hi_a < lo_a)))
+        return tangent_sum(*terms)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -923,6 +1038,18 @@ class _Extremum(Function):
     def forward(cls, ctx: Any, x: Any, y: Any) -> np.ndarray:
         ctx.save_for_backward(x, y)
         return cls._pick(_d(x), _d(y))
+
+    @classmethod
+    def jvp(cls, ctx: Any, tx: Any, ty: Any) -> Any:
+        x, y = ctx.saved_tensors
+        a, b = _d(x), _d(y)
+        tie = 0.5 * (a == b)
+        dx = dy = None
+        if tx is not None:
+            dx = tx * const((cls._wins(a, b) + tie).astype(tx.data.dtype, copy=False))
+        if ty is not None:
+            dy = ty * const((cls._wins(b, a) + tie).astype(ty.data.dtype, copy=False))
+        return tangent_sum(dx, dy)
 
     @classmethod
     def backward(cls, ctx: Any, grad: Tensor) -> Any:

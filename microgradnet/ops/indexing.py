@@ -66,6 +66,10 @@ class GetItem(Function):
         return x.data[index]
 
     @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        return GetItem.apply(t, ctx.index)
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         return D.adjoint(IndexAdd, grad, ctx.in_shape, ctx.index), None
 
@@ -73,19 +77,23 @@ class GetItem(Function):
 class IndexAdd(Function):
     """zeros(shape) with ``grad`` added at ``index`` (repeats accumulate). Derivative: g[index]."""
 
-    __slots__ = ("index",)
+    __slots__ = ("index", "shape")
     _forward_on_arrays = True
     _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, g: Tensor, shape: tuple[int, ...], index: Any) -> np.ndarray:
-        ctx.index = index
+        ctx.index, ctx.shape = index, shape
         out = np.zeros(shape, dtype=g.data.dtype)
         if _is_basic(index):
             out[index] = g.data
         else:
             np.add.at(out, _bool_to_int(index), g.data)
         return out
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        return IndexAdd.apply(t, ctx.shape, ctx.index)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -235,16 +243,24 @@ class ScatterAdd(Function):
     """x with ``src`` added at the positions ``index`` names (repeats accumulate).
     Derivative: d/dx = the gradient; d/dsrc = the gradient read back at those positions."""
 
-    __slots__ = ("index",)
+    __slots__ = ("index", "shape")
     _forward_on_arrays = True
     _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, index: tuple[Any, ...], src: Tensor) -> np.ndarray:
-        ctx.index = index
+        ctx.index, ctx.shape = index, x.data.shape
         out = x.data.astype(np.result_type(x.data, src.data), copy=True)
         np.add.at(out, index, src.data)
         return out
+
+    @staticmethod
+    def jvp(ctx: Any, tx: Any, _index: Any, tsrc: Any) -> Any:
+        if tsrc is None:
+            return tx
+        base = tx if tx is not None else Tensor._make(np.zeros(ctx.shape, tsrc.data.dtype),
+                                                      False, None)
+        return ScatterAdd.apply(base, ctx.index, tsrc)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from microgradnet.autograd.forward_ad import tangent_sum
 from microgradnet.autograd.function import Function
 from microgradnet.ops import _dual as D
 from microgradnet.ops._util import as_tensor
@@ -26,6 +27,12 @@ class MatMul(Function):
     def forward(ctx: Any, x: Tensor, y: Tensor) -> np.ndarray:
         ctx.save_for_backward(x, y)
         return np.matmul(x.data, y.data)
+
+    @staticmethod
+    def jvp(ctx: Any, tx: Any, ty: Any) -> Any:
+        x, y = ctx.saved_tensors
+        return tangent_sum(None if tx is None else matmul(tx, y),
+                           None if ty is None else matmul(x, ty))
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:

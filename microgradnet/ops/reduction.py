@@ -59,6 +59,10 @@ class Sum(Function):
         return np.sum(x.data, axis=axes, keepdims=keepdims)
 
     @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        return Sum.apply(t, ctx.axes, ctx.keepdims)
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         return _spread(grad, ctx.shape, ctx.axes, ctx.keepdims), None, None
 
@@ -87,6 +91,10 @@ class Mean(Function):
     def forward(ctx: Any, x: Tensor, axes: Any, keepdims: bool) -> np.ndarray:
         ctx.shape, ctx.axes, ctx.keepdims = x.data.shape, axes, keepdims
         return np.mean(x.data, axis=axes, keepdims=keepdims)
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        return Mean.apply(t, ctx.axes, ctx.keepdims)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -135,6 +143,16 @@ class LogSumExp(Function):
         # match the output's shape (it is added to the one coming through the output itself).
         ctx.save_output(out)
         return out
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        from microgradnet.ops.elementwise import exp
+
+        (x,) = ctx.saved_tensors
+        out = ctx.saved_output
+        if not ctx.keepdims:
+            out = out.reshape(reduced_shape(ctx.shape, ctx.axes))
+        return Sum.apply(t * exp(x - out), ctx.axes, ctx.keepdims)  # softmax-weighted
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -190,6 +208,15 @@ class _Extremum(Function):
         ctx.axes, ctx.keepdims = axes, keepdims
         ctx.save_for_backward(x, out)
         return out
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        x, out = ctx.saved_tensors
+        a, axes = x.data, ctx.axes
+        hit = a == np.reshape(out, reduced_shape(a.shape, axes))
+        w = hit / np.sum(hit, axis=axes, keepdims=True)  # ties share equally, as the VJP
+        return Sum.apply(t * Tensor._make(w.astype(t.data.dtype, copy=False), False, None),
+                         axes, ctx.keepdims)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -263,6 +290,14 @@ class Var(Function):
         return np.var(x.data, axis=axes, ddof=correction, keepdims=keepdims)
 
     @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        (x,) = ctx.saved_tensors
+        dof = _count(x.data.shape, ctx.axes) - ctx.correction
+        scale = 2.0 / dof if dof > 0 else math.inf
+        centred = x - mean(x, axis=ctx.axes, keepdims=True)
+        return Sum.apply(t * centred, ctx.axes, ctx.keepdims) * scale
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         (x,) = ctx.saved_tensors
         shape, axes = D.value(x).shape, ctx.axes
@@ -334,6 +369,18 @@ class Prod(Function):
         ctx.save_for_backward(x)
         ctx.save_output(out)
         return out
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        (x,) = ctx.saved_tensors
+        shape, axes = x.data.shape, ctx.axes
+        zero = x.data == 0
+        if zero.any():
+            w = _prod_grad_weights(x, zero, axes)
+        else:
+            out = ctx.saved_output
+            w = (out if ctx.keepdims else out.reshape(reduced_shape(shape, axes))) / x
+        return Sum.apply(t * w, axes, ctx.keepdims)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -439,6 +486,17 @@ class Norm2(Function):
         ctx.save_for_backward(x)
         ctx.save_output(out)
         return out
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        from microgradnet.ops.elementwise import where
+
+        (x,) = ctx.saved_tensors
+        out = ctx.saved_output
+        zero = out.data == 0
+        if zero.any():
+            out = where(zero, 1.0, out)  # there x = 0 too: the tangent is 0 (subgradient)
+        return Sum.apply(t * x, ctx.axes, ctx.keepdims) / out
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:

@@ -54,15 +54,19 @@ def _shape_arg(shape: tuple[Any, ...], op: str = "reshape") -> tuple[int, ...]:
 class Reshape(Function):
     """x with a new shape (same elements, C order). Derivative: reshape back."""
 
-    __slots__ = ("in_shape",)
+    __slots__ = ("in_shape", "shape")
     _forward_on_arrays = True
     _dual_rules = True
     _view_of = 0
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, shape: tuple[int, ...]) -> np.ndarray:
-        ctx.in_shape = x.data.shape
+        ctx.in_shape, ctx.shape = x.data.shape, shape
         return x.data.reshape(shape)
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        return Reshape.apply(t, ctx.shape)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -106,6 +110,10 @@ class Permute(Function):
     def forward(ctx: Any, x: Tensor, perm: tuple[int, ...]) -> np.ndarray:
         ctx.perm = perm
         return np.transpose(x.data, perm)
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        return Permute.apply(t, ctx.perm)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -168,15 +176,19 @@ def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
 class BroadcastTo(Function):
     """x broadcast to a larger shape. Derivative: sum over the broadcast axes."""
 
-    __slots__ = ("in_shape",)
+    __slots__ = ("in_shape", "shape")
     _forward_on_arrays = True
     _dual_rules = True
     _view_of = 0
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, shape: tuple[int, ...]) -> np.ndarray:
-        ctx.in_shape = x.data.shape
+        ctx.in_shape, ctx.shape = x.data.shape, shape
         return np.broadcast_to(x.data, shape)
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        return BroadcastTo.apply(t, ctx.shape)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -336,6 +348,14 @@ class Cat(Function):
         return np.concatenate([x.data for x in xs], axis=axis)
 
     @staticmethod
+    def jvp(ctx: Any, *ts: Any) -> Tensor:
+        t0 = next(t for t in ts if t is not None)  # inputs without a tangent: zeros
+        ax, shape = ctx.axis, t0.data.shape
+        return Cat.apply(*[t if t is not None else Tensor._make(
+            np.zeros(shape[:ax] + (n,) + shape[ax + 1:], t0.data.dtype), False, None)
+            for t, n in zip(ts, ctx.sizes)], axis=ax)
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         pieces = D.adjoint(Split, grad, ctx.sizes, ctx.axis)
         return tuple(p if need else None for p, need in zip(pieces, ctx.needs_input_grad))
@@ -399,6 +419,12 @@ class Stack(Function):
         return np.stack([x.data for x in xs], axis=axis)
 
     @staticmethod
+    def jvp(ctx: Any, *ts: Any) -> Tensor:
+        t0 = next(t for t in ts if t is not None)  # inputs without a tangent: zeros
+        zero = Tensor._make(np.zeros_like(t0.data), False, None)
+        return Stack.apply(*[zero if t is None else t for t in ts], axis=ctx.axis)
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         needs = ctx.needs_input_grad
         shape = grad.shape[:ctx.axis] + grad.shape[ctx.axis + 1:]
@@ -410,13 +436,13 @@ class Split(Function):
     """x cut into consecutive pieces along an axis, one output per piece.
     Derivative: the pieces' gradients concatenated (zeros for pieces that were not used)."""
 
-    __slots__ = ("_n_out", "_out_meta", "axis")
+    __slots__ = ("_n_out", "_out_meta", "axis", "sizes")
     _forward_on_arrays = True
     _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, sizes: tuple[int, ...], axis: int) -> tuple[Any, ...]:
-        ctx.axis = axis
+        ctx.axis, ctx.sizes = axis, sizes
         lead = (slice(None),) * axis
         out = []
         start = 0
@@ -424,6 +450,10 @@ class Split(Function):
             out.append(x.data[lead + (slice(start, start + n),)])  # views, no copies
             start += n
         return tuple(out)
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> tuple[Tensor, ...]:
+        return Split.apply(t, ctx.sizes, ctx.axis)
 
     @staticmethod
     def backward(ctx: Any, *grads: Tensor) -> Any:
@@ -511,6 +541,10 @@ class Flip(Function):
         return np.flip(x.data, axes)
 
     @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        return Flip.apply(t, ctx.axes)
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         return D.adjoint(Flip, grad, ctx.axes), None
 
@@ -578,6 +612,10 @@ class Pad(Function):
         return out
 
     @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        return Pad.apply(t, ctx.pairs, ctx.mode, 0)  # the padding value is a constant
+
+    @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         if ctx.mode == "constant":
             centre = tuple(slice(b, n - e) for n, (b, e) in zip(grad.shape, ctx.pairs))
@@ -607,6 +645,10 @@ class PadBack(Function):
                 res[_along(axis, src[p])] += out[_along(axis, p)]
             out = res
         return out if out is not g.data else out.copy()  # never alias the incoming gradient
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        return PadBack.apply(t, ctx.pairs, ctx.mode)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -650,6 +692,10 @@ class Tile(Function):
     def forward(ctx: Any, x: Tensor, reps: tuple[int, ...]) -> np.ndarray:
         ctx.in_shape, ctx.reps = x.data.shape, reps
         return np.tile(x.data, reps)
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        return Tile.apply(t, ctx.reps)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -709,6 +755,10 @@ class RepeatInterleave(Function):
     def forward(ctx: Any, x: Tensor, repeats: Any, axis: int) -> np.ndarray:
         ctx.in_shape, ctx.repeats, ctx.axis = x.data.shape, repeats, axis
         return np.repeat(x.data, repeats, axis)
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        return RepeatInterleave.apply(t, ctx.repeats, ctx.axis)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:

@@ -198,7 +198,7 @@ def _op_lines(op: str, rule: str, out: str, names: list[str | None],
         g = None if passed is None else passed[i]
         if passed is not None and g is not None and kind == "local" and up is not None:
             lv = _local_value(up, g)
-            if lv is not None and not form.lstrip("−").isdigit():
+            if lv is not None and form is not None and not form.lstrip("−").isdigit():
                 text += f" = {_short(lv)}"
         lines.append(text)
         if passed is not None:
@@ -369,21 +369,21 @@ class _Sweep:
                    tooltip=attr_text(self.tips.get(iid, "") + "\n".join(lines)), **attrs)
         for n, (src, dst, _) in enumerate(self.model.edges):
             state = self._at(self.edge_states.get(n, []), k)
-            attrs: dict[str, str] = {}
+            eattrs: dict[str, str] = {}
             if state is not None:
                 _, label, active = state
                 if active:
-                    attrs.update(color=style.GRAD_EDGE, penwidth="2.5", fontcolor=style.GRAD_EDGE)
+                    eattrs.update(color=style.GRAD_EDGE, penwidth="2.5", fontcolor=style.GRAD_EDGE)
                     if label:
-                        attrs["label"] = attr_text(label)
+                        eattrs["label"] = attr_text(label)
                 else:
-                    attrs.update(color="#e7a1a1")
+                    eattrs.update(color="#e7a1a1")
             if lay is not None and n in lay["edges"]:
-                e = lay["edges"][n]
-                attrs["pos"] = e["pos"]
-                if "label" in attrs and "lp" in e:
-                    attrs["lp"] = e["lp"]
-            g.edge(src, dst, **attrs)
+                lay_e = lay["edges"][n]
+                eattrs["pos"] = lay_e["pos"]
+                if "label" in eattrs and "lp" in lay_e:
+                    eattrs["lp"] = lay_e["lp"]
+            g.edge(src, dst, **eattrs)
 
 
 LAYOUT_CALLS = [0]  # how many times the frames' shared layout ran (the tests count it)
@@ -528,15 +528,15 @@ def backward_frames(
                                                up, passed, consts), attrs)
 
     # Frame 0: every node in its starting state.
-    for it in items.values():
-        if it.kind == "op":
-            op_state(0, it, None, None, {})
-            sweep.tips[it.id] = (f"{type(it.obj).__name__}: derivative rule "
-                                 f"{_rule_name(it.obj)}\n")
-        elif it.kind == "hidden":
-            sweep.set_node(0, it.id, _hidden_text(it).replace(" (", "\n(").split("\n"), {})
-        elif it.kind != "module":
-            tensor_state(0, it.id, False)
+    for start in items.values():
+        if start.kind == "op":
+            op_state(0, start, None, None, {})
+            sweep.tips[start.id] = (f"{type(start.obj).__name__}: derivative rule "
+                                    f"{_rule_name(start.obj)}\n")
+        elif start.kind == "hidden":
+            sweep.set_node(0, start.id, _hidden_text(start).replace(" (", "\n(").split("\n"), {})
+        elif start.kind != "module":
+            tensor_state(0, start.id, False)
     n_steps = len(steps)
     captions = [f"Before the backward sweep: the seed ∂E/∂{sweep.top} = "
                 f"{style.describe_array(seed)} waits at the output; {n_steps} "
@@ -561,8 +561,8 @@ def backward_frames(
                 sweep.set_node(frame, prev_current, states[-1][1], dict(style.DONE_OP))
             elif prev_current is not None:
                 sweep.set_node(frame, prev_current, sweep.node_states[prev_current][-1][1], {})
-            for e in prev_edges:
-                sweep.set_edge(frame, e, None, False)
+            for e_old in prev_edges:
+                sweep.set_edge(frame, e_old, None, False)
             for tid in prev_changed:
                 tensor_state(frame, tid, False)
             prev_edges, prev_changed = [], []

@@ -166,8 +166,9 @@ def _known_tensors(ops: list[Function], outputs: list[Tensor]) -> dict[tuple[int
 
 def _out_dtype(node: Function, k: int, in_dtypes: list[np.dtype]) -> np.dtype | None:
     meta = output_meta(node)
-    if k < len(meta) and meta[k] is not None:
-        return np.dtype(meta[k][1])
+    known = meta[k] if k < len(meta) else None
+    if known is not None:
+        return np.dtype(known[1])
     if in_dtypes:
         try:
             return np.result_type(*in_dtypes)
@@ -267,18 +268,19 @@ def build_graph(*outputs: Any, params: Any = None, collapse_chains: bool = False
                 model.edges.append((src.id, note.id, None))
                 note.dtype = src.dtype
             name = op_name(obj)
-            note.hidden[name] = note.hidden.get(name, 0) + 1  # type: ignore[index]
+            note.hidden[name] = note.hidden.get(name, 0) + 1  # type: ignore[index,union-attr]
             note.out_nr += 2  # the op and the tensor after it
             tensor_item[(id(obj), 0)] = note
             model.op_ids[id(obj)] = note.id
             continue
         consts = kept_constants(obj)
-        for c in consts.values():  # constants the op read (recorded under keep_values())
-            if (id(c), -2) not in tensor_item:
-                it = model.add(Item(f"t{n_tensors}", "constant", c, -2))
+        for const in consts.values():  # constants the op read (recorded under keep_values())
+            if (id(const), -2) not in tensor_item:
+                it = model.add(Item(f"t{n_tensors}", "constant", const, -2))
                 n_tensors += 1
-                it.name, it.shape, it.dtype, it.tensor = c.name, c.data.shape, c.data.dtype, c
-                tensor_item[(id(c), -2)] = it
+                it.name, it.shape, it.dtype = const.name, const.data.shape, const.data.dtype
+                it.tensor = const
+                tensor_item[(id(const), -2)] = it
         op = model.add(Item(f"op{n_ops}", "op", obj))
         model.op_ids[id(obj)] = op.id
         n_ops += 1
@@ -306,11 +308,11 @@ def build_graph(*outputs: Any, params: Any = None, collapse_chains: bool = False
             kind = "output" if key in out_keys else "intermediate"
             it = model.add(Item(f"t{n_tensors}", kind, obj, k))
             n_tensors += 1
-            t = known.get(key)
-            it.tensor = t
-            it.name = None if t is None else (names.get(id(t)) or t.name)
+            kt = known.get(key)
+            it.tensor = kt
+            it.name = None if kt is None else (names.get(id(kt)) or kt.name)
             it.shape = shapes.get(key)
-            it.dtype = t.data.dtype if t is not None else _out_dtype(obj, k, in_dtypes)
+            it.dtype = kt.data.dtype if kt is not None else _out_dtype(obj, k, in_dtypes)
             tensor_item[key] = it
             model.edges.append((op.id, it.id, None))
     for t in outs:
@@ -487,7 +489,7 @@ def _truncate(model: GraphModel, max_nodes: int, keep: set[str]) -> None:
     h = _hidden_item(model, len(items), ops, extra=inner)
     for it in hidden:
         for name, n in (it.hidden or {}).items():
-            h.hidden[name] = h.hidden.get(name, 0) + n  # type: ignore[index]
+            h.hidden[name] = h.hidden.get(name, 0) + n  # type: ignore[index,union-attr]
     for it in hidden:
         del items[it.id]
         model.merged[it.id] = h.id
@@ -555,7 +557,7 @@ def _grad_tracked(it: Item) -> bool:
 def _grad_text(it: Item) -> str:
     if not _grad_tracked(it):
         return "not retained (call .retain_grad() before backward)"
-    g = it.tensor.grad
+    g = it.tensor.grad if it.tensor is not None else None
     return style.NOT_COMPUTED if g is None else style.describe_array(g.data)
 
 
@@ -641,9 +643,9 @@ def _tooltip(model: GraphModel, it: Item) -> str:
     if it.kind == "module":
         return it.name or ""
     lines = [f"{it.kind}: {it.name or '(unnamed)'}", f"shape {_shape_text(it.shape, it.dtype)}"]
-    d = _data_of(it)
-    if d is not None:
-        lines.append("data: " + style.describe_array(d))
+    data = _data_of(it)
+    if data is not None:
+        lines.append("data: " + style.describe_array(data))
     lines.append("grad: " + ("none (a constant: nothing to learn)" if it.kind == "constant"
                              else _grad_text(it)))
     if it.module:
@@ -730,7 +732,7 @@ def _collapse(model: GraphModel) -> dict[str, str]:
     new_items: dict[str, Item] = {}
     for k, it in model.items.items():
         if k in remap:
-            box = model.items.get(remap[k]) or boxes[it.module]
+            box = model.items.get(remap[k]) or boxes[it.module or ""]
             new_items.setdefault(box.id, box)
         else:
             new_items[k] = it
@@ -757,7 +759,8 @@ def _prepare(outputs: tuple[Any, ...], params: Any, max_nodes: int | None, highl
     model = build_graph(*outs, params=params, keep=raw,
                         collapse_chains=max_nodes is not None)
     notes = sum(1 for it in model.items.values() if it.kind == "hidden")
-    if notes and len(model.items) - notes + model.hidden_total <= max_nodes:
+    if notes and max_nodes is not None and \
+            len(model.items) - notes + model.hidden_total <= max_nodes:
         model = build_graph(*outs, params=params)  # small enough without hiding anything
     marked = {it.id for it in model.items.values()
               if it.obj is not None and id(it.obj) in raw

@@ -53,8 +53,8 @@ def _structure(model: Any) -> tuple[list[Any], list[list[Any]]]:
     if not hasattr(model, "named_modules"):
         raise TypeError(f"draw_network: expected an MLP, a Linear layer or a module made of "
                         f"Linear layers and activations, got {type(model).__name__}")
-    linears: list[Any] = []
-    acts: list[list[Any]] = []
+    linears = []
+    acts = []
     for _, m in list(model.named_modules())[1:]:
         if _is_linear(m):
             linears.append(m)

@@ -21,7 +21,7 @@ __all__ = ["keep_values", "kept_output", "kept_constants", "kept_inputs"]
 
 # node -> (outputs as a tuple of arrays, {argument index: constant tensor},
 #          {argument index: recorded input tensor})
-_kept: weakref.WeakKeyDictionary[Any, tuple[tuple[np.ndarray, ...], dict[int, Tensor],
+_kept: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], dict[int, Tensor],
                                             dict[int, Tensor]]] = weakref.WeakKeyDictionary()
 
 
