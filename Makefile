@@ -25,8 +25,10 @@ demo: $(VENV)/.installed-plot
 test: $(VENV)/.installed
 	$(PY) -m pytest -n 2
 
+# ruff, then mypy on the package (configured in pyproject.toml; zero errors).
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check microgradnet tests examples benchmarks docs conftest.py
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) $(DOCS_VENV) $(OUT) .pytest_cache .ruff_cache .hypothesis .mypy_cache

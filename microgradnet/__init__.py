@@ -10,6 +10,9 @@ tensor(7.)
 
 from __future__ import annotations
 
+import builtins as _builtins
+import types as _types
+
 import numpy as _np
 
 from microgradnet.autograd import forward_ad
@@ -114,3 +117,18 @@ from microgradnet.autograd.anomaly import (  # noqa: E402
 from microgradnet.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
 from microgradnet.compile import compile  # noqa: E402,A004  (mg.compile, as torch.compile)
 from microgradnet.serialization import *  # noqa: E402,F403
+
+# Keep this block last. The API is every public name above, except the implementation modules;
+# `from microgradnet import *` leaves out the names that would shadow Python's builtins
+# (abs, all, any, max, min, pow, round, sum, float, compile: use them as mg.abs, ...).
+
+_SUBPACKAGES = {"autograd", "data", "functional", "integrate", "linalg", "nn", "optim", "optimize",
+                "testing", "train", "viz"}
+_API = sorted(n for n, v in globals().items()
+              if not n.startswith("_") and n != "annotations"
+              and (not isinstance(v, _types.ModuleType) or n in _SUBPACKAGES))
+__all__ = [n for n in _API if not hasattr(_builtins, n)]
+
+
+def __dir__() -> list[str]:
+    return [*_API, "__version__"]

@@ -17,6 +17,8 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+__all__ = ["main", "build_parser", "run_demo", "DATASETS", "ACTIVATIONS", "DEFAULTS"]
+
 DATASETS = ("xor", "moons", "spirals", "circles", "digits")
 ACTIVATIONS = ("tanh", "sigmoid", "relu")
 

@@ -10,6 +10,12 @@ from microgradnet._checks import as_shape, as_size
 from microgradnet.random import get_generator
 from microgradnet.tensor import Tensor, _check_grad_dtype, as_dtype, get_default_dtype
 
+__all__ = [
+    "tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like", "ones_like",
+    "full_like", "empty_like", "arange", "linspace", "eye", "rand", "randn", "randint",
+    "randperm",
+]
+
 
 def _shape(shape: tuple[Any, ...], what: str = "shape") -> tuple[int, ...]:
     """``f(2, 3)`` or ``f((2, 3))``; float sizes are a TypeError (NumPy and PyTorch agree)."""

@@ -424,7 +424,7 @@ class CrossEntropy(Function):
             per = (tx * _const(p)).sum(axis) * qs - (tx * q).sum(axis)
         if tq is not None:
             per = _tangent_sum(per, -(tq * _const(logp)).sum(axis))
-        return per.sum() * ctx.scale if ctx.reduce else per
+        return per.sum() * ctx.scale if ctx.reduce else per  # type: ignore[union-attr]
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -756,7 +756,7 @@ class BinaryCrossEntropy(Function):
             per = _tangent_sum(per, tt * _const(l1p - lp))
         if w is not None:
             per = per * w
-        return per.sum() * ctx.scale if ctx.reduce else per
+        return per.sum() * ctx.scale if ctx.reduce else per  # type: ignore[union-attr]
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -854,7 +854,7 @@ class BCEWithLogits(Function):
                 per = _tangent_sum(per, tt * (-x - (pw - 1.0) * log_sig))
         if w is not None:
             per = per * w
-        return per.sum() * ctx.scale if ctx.reduce else per
+        return per.sum() * ctx.scale if ctx.reduce else per  # type: ignore[union-attr]
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -909,3 +909,7 @@ from microgradnet.autograd.functional import (  # noqa: E402
     vhp,
     vjp,
 )
+
+
+def __dir__() -> list[str]:  # dir() and tab completion show the API, not the imports
+    return sorted(__all__)

@@ -226,7 +226,8 @@ def minimize(fn: Callable[..., Any], x0: Any, method: str = "BFGS", hessp: bool 
     kw = dict(kwargs)
     fun: Callable[..., Any]
     if key in _GRADIENT_METHODS and "jac" not in kw:
-        fun, kw["jac"] = prob.value_and_grad, True
+        fun = prob.value_and_grad
+        kw["jac"] = True
     else:
         fun = prob.value
     if hessp and "hess" not in kw and "hessp" not in kw:

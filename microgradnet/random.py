@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["manual_seed", "get_generator"]
+
 _generator = np.random.default_rng()
 
 

@@ -13,7 +13,10 @@ from typing import Any
 
 import numpy as np
 
-_default_dtype = np.dtype(np.float32)
+__all__ = ["Tensor", "DTypeLike", "set_default_dtype", "get_default_dtype", "as_dtype"]
+
+_default_dtype: np.dtype[Any] = np.dtype(np.float32)
+_float = float  # inside class Tensor, ``float`` in an annotation would name Tensor.float
 
 DTypeLike = Any
 _FLOAT_KINDS = "fc"
@@ -419,12 +422,12 @@ class Tensor:
         self._bump()
         return self
 
-    def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
+    def add_(self, other: Any, alpha: _float = 1.0) -> Tensor:
         o = _raw(other)
         return self._inplace("add_", lambda a: np.add(a, o if alpha == 1 else o * alpha, out=a,
                                                       casting="unsafe"))
 
-    def sub_(self, other: Any, alpha: float = 1.0) -> Tensor:
+    def sub_(self, other: Any, alpha: _float = 1.0) -> Tensor:
         return self.add_(other, -alpha)
 
     def mul_(self, other: Any) -> Tensor:
@@ -448,14 +451,14 @@ class Tensor:
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         return self._inplace("clamp_", lambda a: np.clip(a, min, max, out=a))
 
-    def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
+    def uniform_(self, a: _float = 0.0, b: _float = 1.0, generator: Any = None) -> Tensor:
         from microgradnet.random import get_generator
 
         g = get_generator(generator)
         return self._inplace("uniform_", lambda d: np.copyto(d, g.uniform(a, b, d.shape),
                                                              casting="unsafe"))
 
-    def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
+    def normal_(self, mean: _float = 0.0, std: _float = 1.0, generator: Any = None) -> Tensor:
         from microgradnet.random import get_generator
 
         g = get_generator(generator)
@@ -625,7 +628,7 @@ class Tensor:
         o = _raw(other)
         return bool(np.shape(o) == self.shape and np.array_equal(self.data, o))
 
-    def allclose(self, other: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+    def allclose(self, other: Any, rtol: _float = 1e-5, atol: _float = 1e-8) -> bool:
         return bool(np.allclose(self.data, _raw(other), rtol=rtol, atol=atol))
 
     # -- elementwise ------------------------------------------------------------------------
@@ -653,16 +656,16 @@ class Tensor:
     def relu(self) -> Tensor:
         return _ew.relu(self)
 
-    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+    def leaky_relu(self, negative_slope: _float = 0.01) -> Tensor:
         return _ew.leaky_relu(self, negative_slope)
 
-    def elu(self, alpha: float = 1.0) -> Tensor:
+    def elu(self, alpha: _float = 1.0) -> Tensor:
         return _ew.elu(self, alpha)
 
     def gelu(self, approximate: str = "none") -> Tensor:
         return _ew.gelu(self, approximate)
 
-    def softplus(self, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    def softplus(self, beta: _float = 1.0, threshold: _float = 20.0) -> Tensor:
         return _ew.softplus(self, beta, threshold)
 
     def clip(self, min: Any = None, max: Any = None) -> Tensor:
@@ -779,7 +782,7 @@ class Tensor:
     def flip(self, axis: Any = None, **kw: Any) -> Tensor:
         return _shape.flip(self, axis, **kw)
 
-    def pad(self, pad_width: Any, mode: str = "constant", value: float = 0) -> Tensor:
+    def pad(self, pad_width: Any, mode: str = "constant", value: _float = 0) -> Tensor:
         return _shape.pad(self, pad_width, mode, value)
 
     def repeat(self, *sizes: Any) -> Tensor:
@@ -950,8 +953,8 @@ from microgradnet.ops import shape as _shape  # noqa: E402
 from microgradnet.ops import special as _sp  # noqa: E402
 
 # The hottest operators call the op functions directly: one Python call less per operation.
-Tensor.__add__ = Tensor.__radd__ = _ar.add  # type: ignore[assignment]
-Tensor.__sub__ = _ar.sub  # type: ignore[assignment]
-Tensor.__mul__ = Tensor.__rmul__ = _ar.mul  # type: ignore[assignment]  (commutative)
-Tensor.__truediv__ = _ar.div  # type: ignore[assignment]
+Tensor.__add__ = Tensor.__radd__ = _ar.add  # type: ignore[assignment,has-type,method-assign]
+Tensor.__sub__ = _ar.sub  # type: ignore[assignment,has-type,method-assign]
+Tensor.__mul__ = Tensor.__rmul__ = _ar.mul  # type: ignore[assignment,has-type,method-assign]
+Tensor.__truediv__ = _ar.div  # type: ignore[assignment,has-type,method-assign]
 Tensor.__matmul__ = _la.matmul  # type: ignore[assignment]

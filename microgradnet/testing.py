@@ -111,3 +111,7 @@ def assert_gradients(
             gradgradcheck(fn, ts, atol=atol, rtol=rtol)
 
     check()
+
+
+def __dir__() -> list[str]:  # dir() and tab completion show the API, not the imports
+    return sorted(__all__)

@@ -751,3 +751,7 @@ def _end_callbacks(callbacks: Sequence[Callback], history: History,
     if first is not None:
         _attach_history(first, history)
         raise first
+
+
+def __dir__() -> list[str]:  # dir() and tab completion show the API, not the imports
+    return sorted(__all__)

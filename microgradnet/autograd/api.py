@@ -9,6 +9,8 @@ import numpy as np
 
 from microgradnet.autograd.engine import run_backward
 
+__all__ = ["backward", "grad"]
+
 if TYPE_CHECKING:
     from microgradnet.tensor import Tensor
 
@@ -112,7 +114,7 @@ def grad(
         retain_graph = create_graph
     res = run_backward(outs, seeds, retain_graph, create_graph, ins)
     assert res is not None
-    out = []
+    out: list[Any] = []
     for i, (t, g) in enumerate(zip(ins, res)):
         if g is None:
             if not allow_unused:

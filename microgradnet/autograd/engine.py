@@ -29,6 +29,8 @@ from microgradnet.autograd.function import _FREED, _dual_mode
 from microgradnet.autograd.grad_mode import _state
 from microgradnet.autograd.graph import count_consumers
 
+__all__ = ["run_backward", "observe_sweep"]
+
 # Observer called as ``observer(node, grads_in, grads_out)`` for every node processed; None when
 # unused. viz.backward_frames and tests set it with ``observe_sweep``; nobody writes a second walk.
 _observer: Callable[..., Any] | None = None

@@ -24,6 +24,8 @@ import numpy as np
 
 from microgradnet.autograd.grad_mode import _state
 
+__all__ = ["Function", "FunctionCtx", "NodeState", "RemovableHandle"]
+
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _new = object.__new__
 _FREED = object()  # marker left in ``_saved`` once the sweep has freed the buffers
@@ -124,6 +126,16 @@ class Function:
         "_hooks",
         "__weakref__",
     )
+    # The slots' types, for type checkers (``apply`` fills them).
+    next_functions: Any
+    needs_input_grad: tuple[bool, ...]
+    _saved: Any
+    _versions: Any
+    _out: Any
+    _site: Any
+    _hooks: Any
+    _scratch: Any
+    _out_meta: Any
 
     _is_tensor = False  # graph edges point at nodes or at leaf tensors; the engine asks which
     _n_out = 1  # number of outputs; a multi-output node sets it on the instance
@@ -155,7 +167,7 @@ class Function:
         if _fw.level:  # forward mode is on: tangents ride along (autograd/forward_ad.py)
             return _apply_dual(cls, args, kwargs)
         # The per-op hot path: one pass over the arguments, no work for the graph unless needed.
-        edges = None
+        edges: Any = None
         if _state.enabled:
             for a in args:
                 if isinstance(a, Tensor) and a.requires_grad:
@@ -237,7 +249,7 @@ class Function:
             raise RuntimeError(FREED_MESSAGE.format(op=self.op_name))
         if saved is None:
             return ()
-        arrays = [] if self._dual_rules and _dual_mode.arrays else None
+        arrays: list[Any] | None = [] if self._dual_rules and _dual_mode.arrays else None
         for v, ver in zip(saved, self._versions):
             if arrays is not None:
                 arrays.append(v.data if isinstance(v, Tensor) else v)
@@ -429,7 +441,7 @@ def _wrap_outputs(node: Function, outs: tuple[Any, ...], record: bool) -> tuple[
         t._output_nr = i
         res.append(t)
     if record:
-        node._n_out = len(res)
+        node._n_out = len(res)  # type: ignore[misc]
         node._out_meta = tuple((t.data.shape, t.data.dtype) for t in res)
     return tuple(res)
 

@@ -267,7 +267,7 @@ def _jacobian_reverse(outs: tuple[Any, ...], ins: tuple[Any, ...], create_graph:
                 gs = (None,) * len(ins)
             gs = _zeros_for(gs, ins, strict, "jacobian")
             for j, g in enumerate(gs):
-                rows[j].append(g if create_graph else g.detach())
+                rows[j].append(g if create_graph else g.detach())  # type: ignore[union-attr]
         table.append(tuple(_stack_blocks(rows[j], o.shape, t.shape, t.dtype, create_graph, False)
                            for j, t in enumerate(ins)))
     return table
@@ -451,7 +451,7 @@ def vhp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
         res = _zeros_for(res, ins, strict, "vhp")
     out = outs[0] if create_graph else outs[0].detach()
     if not create_graph:
-        res = tuple(r.detach() for r in res)
+        res = tuple(r.detach() for r in res)  # type: ignore[union-attr]
     return out, (res if is_tuple else res[0])
 
 

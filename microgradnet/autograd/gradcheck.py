@@ -17,6 +17,8 @@ import numpy as np
 from microgradnet.autograd.api import grad as _grad
 from microgradnet.tensor import Tensor
 
+__all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
+
 
 class GradcheckError(RuntimeError):
     """Analytic and numeric derivatives disagree (raised by ``gradcheck``; a RuntimeError).

@@ -284,14 +284,14 @@ def matrix_power(A: Any, n: int) -> Tensor:
         return Tensor(eye)
     if n < 0:
         a, n = inv(a), -n
-    result = None
+    result: Tensor | None = None
     base = a
     while True:
         if n & 1:
             result = base if result is None else result @ base
         n >>= 1
         if not n:
-            return result
+            return result  # type: ignore[return-value]  # n > 0: set at least once
         base = base @ base
 
 
@@ -351,7 +351,7 @@ def matrix_norm(A: Any, ord: Any = "fro", axis: Any = None, keepdims: bool = Fal
         raise ValueError(f"matrix_norm: expects at least 2 dimensions, got shape {a.shape}")
     if not isinstance(axis, (tuple, list)) or len(axis) != 2:
         raise ValueError(f"matrix_norm: dim must be a pair of axes, got {axis!r}")
-    m, (d0, d1) = _move_last(a, tuple(int(d) for d in axis), "matrix_norm")
+    m, (d0, d1) = _move_last(a, (int(axis[0]), int(axis[1])), "matrix_norm")
     if ord == "fro":
         out = vector_norm(m, 2, (-2, -1))
     elif ord == "nuc":

@@ -284,7 +284,7 @@ class QR(Function):
 
     @staticmethod
     def forward(ctx: Any, a: Tensor, mode: str) -> tuple[np.ndarray, np.ndarray]:
-        q, r = np.linalg.qr(a.data, mode=mode)
+        q, r = np.linalg.qr(a.data, mode=mode)  # type: ignore[call-overload]  # mode: a str
         ctx.mode = mode
         ctx.save_output((q, r))
         return q, r
@@ -378,7 +378,7 @@ class Eigh(Function):
 
     @staticmethod
     def forward(ctx: Any, a: Tensor, uplo: str) -> tuple[np.ndarray, np.ndarray]:
-        w, v = np.linalg.eigh(a.data, UPLO=uplo)
+        w, v = np.linalg.eigh(a.data, UPLO=uplo)  # type: ignore[call-overload]  # UPLO: a str
         ctx.save_output((w, v))
         return w, v
 
@@ -435,8 +435,8 @@ class SVD(Function):
                     "full_matrices=False"
                 )
             u, vh, gu, gvh = u[..., :, :k], vh[..., :k, :], gu[..., :, :k], gvh[..., :k, :]
-        gu = None if _is_zero(gu) else gu
-        gvh = None if _is_zero(gvh) else gvh
+        gu = None if _is_zero(gu) else gu  # type: ignore[assignment]
+        gvh = None if _is_zero(gvh) else gvh  # type: ignore[assignment]
         if gu is None and gvh is None:
             return matmul(u * gs.reshape(gs.shape[:-1] + (1, k)), vh), None
         row = s.reshape(s.shape[:-1] + (1, k))  # S_j along columns

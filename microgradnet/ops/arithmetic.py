@@ -17,6 +17,10 @@ from microgradnet.ops import _dual as D
 from microgradnet.ops._util import as_operand, broadcast_error
 from microgradnet.tensor import Tensor
 
+__all__ = [
+    "add", "sub", "mul", "div", "true_divide", "divide", "subtract", "multiply", "pow", "power",
+    "neg", "negative", "abs", "floor_divide", "remainder",
+]
 _NUMBERS = (int, float, np.number)
 
 

@@ -9,6 +9,11 @@ import numpy as np
 from microgradnet.ops._util import axis_args, broadcast_error, normalize_axes
 from microgradnet.tensor import Tensor
 
+__all__ = [
+    "lt", "le", "gt", "ge", "eq", "ne", "logical_and", "logical_or", "logical_not", "isfinite",
+    "isnan", "any", "all",
+]
+
 
 def _d(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else np.asarray(x) if isinstance(x, list) else x

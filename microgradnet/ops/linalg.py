@@ -12,6 +12,8 @@ from microgradnet.ops import _dual as D
 from microgradnet.ops._util import as_tensor
 from microgradnet.tensor import Tensor
 
+__all__ = ["matmul", "dot", "outer"]
+
 
 class MatMul(Function):
     """x @ y for x, y with at least 2 dims (batch dims broadcast).

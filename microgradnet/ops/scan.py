@@ -172,7 +172,7 @@ def diff(x: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
     ax = axis % x.ndim
     if n == 0:
         return x  # NumPy ignores prepend/append then
-    pieces = []
+    pieces: list[Any] = []
     for extra in (prepend, append):
         if extra is None:
             pieces.append(None)

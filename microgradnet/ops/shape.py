@@ -244,8 +244,8 @@ def squeeze(x: Any, axis: Any = None, **kw: Any) -> Tensor:
     if axis is None:
         new = tuple(s for s in shape if s != 1)
     else:
-        axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-        axes = {_check_axis(a, max(nd, 1), "squeeze", shape) for a in axes}
+        given = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+        axes = {_check_axis(a, max(nd, 1), "squeeze", shape) for a in given}
         new = tuple(s for i, s in enumerate(shape) if not (i in axes and s == 1))
     return reshape(x, new)
 
@@ -606,7 +606,7 @@ class Pad(Function):
         ctx.pairs, ctx.mode = pairs, mode
         a = x.data
         if mode != "constant":
-            return np.pad(a, pairs or 0, mode)  # (a 0-d tensor has no pairs)
+            return np.pad(a, pairs or 0, mode)  # type: ignore[call-overload]  # 0-d: no pairs
         out = np.full([n + b + e for n, (b, e) in zip(a.shape, pairs)], value, dtype=a.dtype)
         out[tuple(slice(b, b + n) for n, (b, _) in zip(a.shape, pairs))] = a
         return out
@@ -639,7 +639,7 @@ class PadBack(Function):
             if b == 0 and e == 0:
                 continue
             n = out.shape[axis] - b - e
-            src = np.pad(np.arange(n), (b, e), mode)  # which element of x each position copies
+            src = np.pad(np.arange(n), (b, e), mode)  # type: ignore[call-overload]  # which element of x each position copies
             res = out[_along(axis, slice(b, b + n))].copy()
             for p in (*range(b), *range(b + n, b + n + e)):  # pads are usually a few entries
                 res[_along(axis, src[p])] += out[_along(axis, p)]

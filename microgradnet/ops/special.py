@@ -392,7 +392,7 @@ class LogAddExp(Function):
     def jvp(ctx: Any, tx: Any, ty: Any) -> Tensor:
         x, y = ctx.saved_tensors
         out = ctx.saved_output
-        res = 0.0
+        res: Any = 0.0
         if tx is not None:
             res = tx * exp(x - out)
         if ty is not None:

@@ -485,7 +485,7 @@ class ReduceLROnPlateau(LRScheduler):
                 raise ValueError(f"expected {n} min_lrs, got {len(min_lr)}")
             self.min_lrs = [float(v) for v in min_lr]
         else:
-            self.min_lrs = [float(min_lr)] * n
+            self.min_lrs = [float(min_lr)] * n  # type: ignore[arg-type]  # a number here
         self.factor = factor
         self.patience = patience
         self.threshold = threshold
@@ -566,7 +566,7 @@ def _state_without_functions(sched: LRScheduler) -> dict[str, Any]:
     state = {k: _plain(v) for k, v in sched.__dict__.items()
              if k not in ("optimizer", "lr_lambdas")}
     state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
-                           for fn in sched.lr_lambdas]
+                           for fn in sched.lr_lambdas]  # type: ignore[attr-defined]
     return state
 
 
@@ -574,7 +574,7 @@ def _load_without_functions(sched: LRScheduler, state_dict: dict[str, Any]) -> N
     state = dict(state_dict)
     saved = state.pop("lr_lambdas", None) or []
     LRScheduler.load_state_dict(sched, state)
-    for fn, attrs in zip(sched.lr_lambdas, saved):
+    for fn, attrs in zip(sched.lr_lambdas, saved):  # type: ignore[attr-defined]
         if attrs is not None:
             fn.__dict__.update(attrs)
 

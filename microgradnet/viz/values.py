@@ -33,7 +33,7 @@ def _record(node: Any, out: Any, args: tuple[Any, ...]) -> None:
     for i, a in enumerate(args):
         if isinstance(a, Tensor):
             (ins if a.requires_grad else consts)[i] = a
-    _kept[node] = (outs, consts, ins)
+    _kept[node] = (outs, consts, ins)  # type: ignore[assignment]  # a non-array output as is
 
 
 class keep_values:
