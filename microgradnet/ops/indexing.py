@@ -14,7 +14,8 @@ import numpy as np
 from microgradnet.autograd.forward_ad import _fw, _set_tangent, tangent_of
 from microgradnet.autograd.function import Function
 from microgradnet.autograd.grad_mode import _state
-from microgradnet.ops._util import as_tensor, sum_to_shape
+from microgradnet.ops import _dual as D
+from microgradnet.ops._util import as_tensor
 from microgradnet.ops.shape import broadcast_to, reshape
 from microgradnet.tensor import Tensor, _raw
 
@@ -59,6 +60,7 @@ class GetItem(Function):
 
     __slots__ = ("in_shape", "index")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, index: Any) -> np.ndarray:
@@ -72,7 +74,7 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
-        return IndexAdd.apply(grad, ctx.in_shape, ctx.index), None
+        return D.adjoint(IndexAdd, grad, ctx.in_shape, ctx.index), None
 
 
 class IndexAdd(Function):
@@ -80,6 +82,7 @@ class IndexAdd(Function):
 
     __slots__ = ("index", "shape")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, g: Tensor, shape: tuple[int, ...], index: Any) -> np.ndarray:
@@ -97,7 +100,7 @@ class IndexAdd(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
-        return GetItem.apply(grad, ctx.index), None, None
+        return D.adjoint(GetItem, grad, ctx.index), None, None
 
 
 def _bool_to_int(index: Any) -> Any:
@@ -245,6 +248,7 @@ class ScatterAdd(Function):
 
     __slots__ = ("index", "shape")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, index: tuple[Any, ...], src: Tensor) -> np.ndarray:
@@ -263,7 +267,7 @@ class ScatterAdd(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
-        gsrc = GetItem.apply(grad, ctx.index) if ctx.needs_input_grad[2] else None
+        gsrc = D.adjoint(GetItem, grad, ctx.index) if ctx.needs_input_grad[2] else None
         return grad, None, gsrc
 
 
@@ -309,6 +313,7 @@ class SetItem(Function):
 
     __slots__ = ("index", "v_shape", "winners", "shape", "dtype")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, value: Tensor, index: Any) -> np.ndarray:
@@ -335,17 +340,18 @@ class SetItem(Function):
         return SetItem.apply(base, tv, ctx.index)
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Any:
-        gx = MaskOut.apply(grad, ctx.index) if ctx.needs_input_grad[0] else None
+    def backward(ctx: Any, grad: Any) -> Any:
+        gx = D.adjoint(MaskOut, grad, ctx.index) if ctx.needs_input_grad[0] else None
         gv = None
         if ctx.needs_input_grad[1]:
-            gv = GetItem.apply(grad, ctx.index)
+            gv = D.adjoint(GetItem, grad, ctx.index)
+            shape = D.value(gv).shape
             if ctx.winners is not None:
-                gv = gv * Tensor._make(ctx.winners.astype(grad.data.dtype), False, None)
-            extra = len(ctx.v_shape) - gv.data.ndim
+                gv = gv * ctx.winners.astype(D.value(grad).dtype)
+            extra = len(ctx.v_shape) - len(shape)
             if extra > 0:  # NumPy lets value have leading axes of length 1 beyond the target's
-                gv = reshape(gv, (1,) * extra + gv.data.shape)
-            gv = sum_to_shape(gv, ctx.v_shape)
+                gv = D.reshape(gv, (1,) * extra + shape)
+            gv = D.sum_to_shape(gv, ctx.v_shape)
         return gx, gv, None
 
 
@@ -366,6 +372,7 @@ class MaskOut(Function):
 
     __slots__ = ("index",)
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, g: Tensor, index: Any) -> np.ndarray:
@@ -379,8 +386,8 @@ class MaskOut(Function):
         return MaskOut.apply(t, ctx.index)
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Any:
-        return MaskOut.apply(grad, ctx.index), None
+    def backward(ctx: Any, grad: Any) -> Any:
+        return D.adjoint(MaskOut, grad, ctx.index), None
 
 
 def setitem(x: Tensor, index: Any, value: Any) -> None:
