@@ -1,9 +1,10 @@
 """Compare analytic derivatives with finite differences (in float64).
 
 ``gradcheck`` checks first derivatives (the Jacobian, or random projections of it in
-``fast_mode``); ``gradgradcheck`` checks second derivatives by gradchecking the backward sweep
-itself. Both raise ``GradcheckError`` naming the worst mismatch: input, element, analytic and
-numeric values.
+``fast_mode``); ``gradgradcheck`` checks that the recorded backward sweep (``create_graph``)
+gives the right first derivative, then its second derivatives by gradchecking that sweep.
+Both raise ``GradcheckError`` naming the worst mismatch: input, element, analytic and numeric
+values.
 """
 
 from __future__ import annotations
@@ -209,5 +210,34 @@ def gradgradcheck(
         res = _grad(o, ins, g, create_graph=True, allow_unused=True)
         return tuple(r for r in res if r is not None)
 
+    # The recorded first derivative must itself be right: a rule that is wrong only when the
+    # sweep is recorded is consistent with its own derivative, so the second-order check alone
+    # would not see it. Compare it with finite differences of fn first.
+    err = _check_recorded_first_derivative(fn, args, diff, gos, eps, atol, rtol)
+    if err is not None:
+        if raise_exception:
+            raise err
+        return False
     return gradcheck(first_derivative, tuple(args) + tuple(gos), eps=eps, atol=atol, rtol=rtol,
                      raise_exception=raise_exception, fast_mode=fast_mode, seed=seed)
+
+
+def _check_recorded_first_derivative(fn: Callable[..., Any], args: list[Any], diff: list[int],
+                                     gos: list[Any], eps: float, atol: float, rtol: float
+                                     ) -> GradcheckError | None:
+    """The vector-Jacobian products of the recorded sweep against gos · (numeric Jacobian)."""
+    ins = [args[i] for i in diff]
+    outs = [t for t in _outputs(fn, args) if t.requires_grad]
+    if not outs:
+        return None
+    rec = _grad(outs, ins, gos[: len(outs)], create_graph=True, allow_unused=True)
+    u = np.concatenate([g.data.ravel() for g in gos[: len(outs)]] or [np.zeros(0)])
+    only_required = lambda *a: tuple(t for t in _outputs(fn, a) if t.requires_grad)  # noqa: E731
+    for i, r in zip(diff, rec):
+        numeric = _numeric_jacobian(only_required, args, i, eps) @ u
+        analytic = np.zeros(args[i].data.size) if r is None else r.data.ravel()
+        err = _report("gradgradcheck (first derivative of the recorded sweep)", i, args[i],
+                      analytic.reshape(-1, 1), numeric.reshape(-1, 1), atol, rtol)
+        if err is not None:
+            return err
+    return None

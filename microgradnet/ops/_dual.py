@@ -33,7 +33,7 @@ __all__ = [
     "is_tensor", "value", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "where",
     "sign", "abs", "maximum", "minimum", "sum", "mean", "reshape", "transpose", "permute",
     "swapaxes", "broadcast_to", "matmul", "getitem", "zeros_like", "cast", "sum_to_shape",
-    "expand_dims", "erf", "square", "stop",
+    "expand_dims", "erf", "square", "stop", "concatenate", "adjoint",
 ]
 
 
@@ -202,6 +202,27 @@ def matmul(x: Any, y: Any) -> Any:
 
 def getitem(x: Any, index: Any) -> Any:
     return _ix.getitem(x, index) if isinstance(x, Tensor) else x[index]
+
+
+def concatenate(xs: Any, axis: int) -> Any:
+    if _any_tensor(*xs):
+        return _sh.Cat.apply(*xs, axis=axis)
+    return np.concatenate(xs, axis=axis)
+
+
+def adjoint(op: Any, x: Any, *args: Any, **kwargs: Any) -> Any:
+    """Another internal op (a Function class) applied to ``x`` with constant ``args``: recorded
+    on a Tensor; on an array, its forward run on a constant wrapper (nothing is recorded in a
+    plain sweep). For rules whose derivative is another op, such as getitem's (index_add).
+
+    >>> from microgradnet.ops.indexing import GetItem
+    >>> adjoint(GetItem, np.arange(4.0), slice(1, 3))
+    array([1., 2.])
+    """
+    if isinstance(x, Tensor):
+        return op.apply(x, *args, **kwargs)
+    out = op.apply(Tensor._make(np.asarray(x), False, None), *args, **kwargs)
+    return tuple(o.data for o in out) if type(out) is tuple else out.data
 
 
 from microgradnet.ops import _util  # noqa: E402  (the op modules import this one)

@@ -108,6 +108,7 @@ class SumToShape(Function):
 
     __slots__ = ("in_shape", "shape")
     _forward_on_arrays = True
+    _dual_rules = True  # one rule for arrays and Tensors (ops/_dual.py)
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, shape: tuple[int, ...]) -> np.ndarray:
@@ -121,9 +122,9 @@ class SumToShape(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
-        from microgradnet.ops.shape import broadcast_to
+        from microgradnet.ops import _dual
 
-        return broadcast_to(grad, ctx.in_shape), None
+        return _dual.broadcast_to(grad, ctx.in_shape), None
 
 
 def _sum_to_shape_array(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

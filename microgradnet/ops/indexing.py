@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from microgradnet.autograd.function import Function
+from microgradnet.ops import _dual as D
 from microgradnet.ops._util import as_tensor
 from microgradnet.ops.shape import broadcast_to, reshape
 from microgradnet.tensor import Tensor
@@ -56,6 +57,7 @@ class GetItem(Function):
 
     __slots__ = ("in_shape", "index")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, index: Any) -> np.ndarray:
@@ -69,7 +71,7 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
-        return IndexAdd.apply(grad, ctx.in_shape, ctx.index), None
+        return D.adjoint(IndexAdd, grad, ctx.in_shape, ctx.index), None
 
 
 class IndexAdd(Function):
@@ -77,6 +79,7 @@ class IndexAdd(Function):
 
     __slots__ = ("index", "shape")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, g: Tensor, shape: tuple[int, ...], index: Any) -> np.ndarray:
@@ -94,7 +97,7 @@ class IndexAdd(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
-        return GetItem.apply(grad, ctx.index), None, None
+        return D.adjoint(GetItem, grad, ctx.index), None, None
 
 
 def _bool_to_int(index: Any) -> Any:
@@ -242,6 +245,7 @@ class ScatterAdd(Function):
 
     __slots__ = ("index", "shape")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, index: tuple[Any, ...], src: Tensor) -> np.ndarray:
@@ -260,7 +264,7 @@ class ScatterAdd(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
-        gsrc = GetItem.apply(grad, ctx.index) if ctx.needs_input_grad[2] else None
+        gsrc = D.adjoint(GetItem, grad, ctx.index) if ctx.needs_input_grad[2] else None
         return grad, None, gsrc
 
 

@@ -15,7 +15,8 @@ import numpy as np
 
 from microgradnet._checks import as_size
 from microgradnet.autograd.function import Function
-from microgradnet.ops._util import as_tensor, axis_args, normalize_axes, sum_to_shape
+from microgradnet.ops import _dual as D
+from microgradnet.ops._util import as_tensor, axis_args, normalize_axes
 from microgradnet.tensor import Tensor
 
 __all__ = [
@@ -55,6 +56,7 @@ class Reshape(Function):
 
     __slots__ = ("in_shape", "shape")
     _forward_on_arrays = True
+    _dual_rules = True
     _view_of = 0
 
     @staticmethod
@@ -68,7 +70,7 @@ class Reshape(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
-        return Reshape.apply(grad, ctx.in_shape), None
+        return D.reshape(grad, ctx.in_shape), None
 
 
 def reshape(x: Any, *shape: Any) -> Tensor:
@@ -101,6 +103,7 @@ class Permute(Function):
 
     __slots__ = ("perm",)
     _forward_on_arrays = True
+    _dual_rules = True
     _view_of = 0
 
     @staticmethod
@@ -114,7 +117,7 @@ class Permute(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
-        return Permute.apply(grad, tuple(np.argsort(ctx.perm))), None
+        return D.transpose(grad, tuple(int(i) for i in np.argsort(ctx.perm))), None
 
 
 def permute(x: Any, *dims: Any) -> Tensor:
@@ -175,6 +178,7 @@ class BroadcastTo(Function):
 
     __slots__ = ("in_shape", "shape")
     _forward_on_arrays = True
+    _dual_rules = True
     _view_of = 0
 
     @staticmethod
@@ -188,7 +192,7 @@ class BroadcastTo(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
-        return sum_to_shape(grad, ctx.in_shape), None
+        return D.sum_to_shape(grad, ctx.in_shape), None
 
 
 def broadcast_to(x: Any, shape: Any) -> Tensor:
@@ -334,6 +338,7 @@ class Cat(Function):
 
     __slots__ = ("axis", "sizes")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, *xs: Tensor, axis: int) -> np.ndarray:
@@ -352,7 +357,7 @@ class Cat(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
-        pieces = Split.apply(grad, ctx.sizes, ctx.axis)
+        pieces = D.adjoint(Split, grad, ctx.sizes, ctx.axis)
         return tuple(p if need else None for p, need in zip(pieces, ctx.needs_input_grad))
 
 
@@ -406,6 +411,7 @@ class Stack(Function):
 
     __slots__ = ("axis",)
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, *xs: Tensor, axis: int) -> np.ndarray:
@@ -421,9 +427,9 @@ class Stack(Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         needs = ctx.needs_input_grad
-        shape = grad.data.shape[:ctx.axis] + grad.data.shape[ctx.axis + 1:]
-        pieces = Split.apply(grad, (1,) * len(needs), ctx.axis)
-        return tuple(Reshape.apply(p, shape) if need else None for p, need in zip(pieces, needs))
+        shape = grad.shape[:ctx.axis] + grad.shape[ctx.axis + 1:]
+        pieces = D.adjoint(Split, grad, (1,) * len(needs), ctx.axis)
+        return tuple(D.reshape(p, shape) if need else None for p, need in zip(pieces, needs))
 
 
 class Split(Function):
@@ -432,6 +438,7 @@ class Split(Function):
 
     __slots__ = ("_n_out", "_out_meta", "axis", "sizes")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, sizes: tuple[int, ...], axis: int) -> tuple[Any, ...]:
@@ -450,7 +457,7 @@ class Split(Function):
 
     @staticmethod
     def backward(ctx: Any, *grads: Tensor) -> Any:
-        return Cat.apply(*grads, axis=ctx.axis), None, None
+        return D.concatenate(grads, ctx.axis), None, None
 
 
 def _split(x: Tensor, sizes: tuple[int, ...], axis: int) -> tuple[Tensor, ...]:
@@ -525,6 +532,7 @@ class Flip(Function):
 
     __slots__ = ("axes",)
     _forward_on_arrays = True
+    _dual_rules = True
     _view_of = 0
 
     @staticmethod
@@ -538,7 +546,7 @@ class Flip(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
-        return Flip.apply(grad, ctx.axes), None
+        return D.adjoint(Flip, grad, ctx.axes), None
 
 
 def flip(x: Any, axis: Any = None, **kw: Any) -> Tensor:
@@ -590,6 +598,7 @@ class Pad(Function):
 
     __slots__ = ("pairs", "mode")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, pairs: tuple[tuple[int, int], ...], mode: str,
@@ -609,9 +618,9 @@ class Pad(Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         if ctx.mode == "constant":
-            centre = tuple(slice(b, n - e) for n, (b, e) in zip(grad.data.shape, ctx.pairs))
+            centre = tuple(slice(b, n - e) for n, (b, e) in zip(grad.shape, ctx.pairs))
             return grad[centre], None, None, None
-        return PadBack.apply(grad, ctx.pairs, ctx.mode), None, None, None
+        return D.adjoint(PadBack, grad, ctx.pairs, ctx.mode), None, None, None
 
 
 class PadBack(Function):
@@ -620,6 +629,7 @@ class PadBack(Function):
 
     __slots__ = ("pairs", "mode")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, g: Tensor, pairs: tuple[tuple[int, int], ...], mode: str) -> np.ndarray:
@@ -642,7 +652,7 @@ class PadBack(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
-        return Pad.apply(grad, ctx.pairs, ctx.mode, 0), None, None
+        return D.adjoint(Pad, grad, ctx.pairs, ctx.mode, 0), None, None
 
 
 def pad(x: Any, pad_width: Any, mode: str = "constant", value: float = 0) -> Tensor:
@@ -676,6 +686,7 @@ class Tile(Function):
 
     __slots__ = ("in_shape", "reps")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, reps: tuple[int, ...]) -> np.ndarray:
@@ -691,8 +702,8 @@ class Tile(Function):
         reps, in_shape = ctx.reps, ctx.in_shape
         full = (1,) * (len(reps) - len(in_shape)) + in_shape
         tiles = tuple(v for r, n in zip(reps, full) for v in (r, n))  # (r0, n0, r1, n1, ...)
-        g = grad.reshape(tiles).sum(axis=tuple(range(0, len(tiles), 2)))
-        return reshape(g, in_shape), None
+        g = D.sum(D.reshape(grad, tiles), axis=tuple(range(0, len(tiles), 2)))
+        return D.reshape(g, in_shape), None
 
 
 def _reps(reps: tuple[Any, ...], op: str) -> tuple[int, ...]:
@@ -738,6 +749,7 @@ class RepeatInterleave(Function):
 
     __slots__ = ("in_shape", "repeats", "axis")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, repeats: Any, axis: int) -> np.ndarray:
@@ -752,12 +764,12 @@ class RepeatInterleave(Function):
     def backward(ctx: Any, grad: Tensor) -> Any:
         shape, r, ax = ctx.in_shape, ctx.repeats, ctx.axis
         if isinstance(r, int):  # the copies of an element are adjacent: reshape and sum them
-            g = grad.reshape(shape[:ax] + (shape[ax], r) + shape[ax + 1:]).sum(axis=ax + 1)
+            g = D.sum(D.reshape(grad, shape[:ax] + (shape[ax], r) + shape[ax + 1:]), ax + 1)
             return g, None, None
         from microgradnet.ops.indexing import IndexAdd
 
         src = np.repeat(np.arange(shape[ax]), r)  # output position -> element it copies
-        return IndexAdd.apply(grad, shape, _along(ax, src)), None, None
+        return D.adjoint(IndexAdd, grad, shape, _along(ax, src)), None, None
 
 
 def repeat_interleave(x: Any, repeats: Any, axis: Any = None, **kw: Any) -> Tensor:
