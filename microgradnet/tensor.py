@@ -310,7 +310,7 @@ class Tensor:
 
     def detach_(self) -> Tensor:
         self.grad_fn = None
-        self.requires_grad = False
+        self.requires_grad = False  # type: ignore[misc]  # a property beside __slots__
         return self
 
     def clone(self) -> Tensor:

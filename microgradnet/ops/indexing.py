@@ -454,5 +454,5 @@ def _write(x: Tensor, idx: Any, index: Any, value: Any, v: Tensor | None) -> Non
                       f"{index!r} of a tensor of shape {x.shape}: {e}") from None
     x._bump()  # before taking the new history: the old node's output was overwritten
     x.grad_fn = out.grad_fn
-    x.requires_grad = True
+    x.requires_grad = True  # type: ignore[misc]  # a property beside __slots__
     x._output_nr = 0
