@@ -136,3 +136,89 @@ def test_p_norm_with_a_zero_entry_matches_pytorch_masking() -> None:
         expected = np.zeros(3)
         expected[nz] = np.sign(a[nz]) * np.abs(a[nz]) ** (p - 1) * n ** (1 - p)
         np.testing.assert_allclose(x.grad.data, expected)
+
+
+# -- NaN propagation: forward values and gradients as PyTorch ------------------------------------
+
+def _grads(fn: Callable[..., mg.Tensor], *arrays: list[float]) -> tuple[np.ndarray, ...]:
+    xs = [mg.tensor(a, dtype="float64", requires_grad=True) for a in arrays]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = fn(*xs)
+        out.sum().backward()
+    return (out.data, *(x.grad.data for x in xs))
+
+
+_NAN = math.nan
+
+
+def test_maximum_and_minimum_propagate_nan_and_give_both_inputs_the_gradient_there() -> None:
+    """derivatives.yaml, maximum: self gets where(self == other, grad/2, grad) zeroed where
+    self < other; other the same zeroed where self > other. Nothing is < or > NaN."""
+    x, y = [_NAN, 1.0, _NAN, 2.0, 3.0], [0.0, _NAN, _NAN, 2.0, 1.0]
+    out, gx, gy = _grads(mg.maximum, x, y)
+    np.testing.assert_array_equal(out, [_NAN, _NAN, _NAN, 2.0, 3.0])
+    np.testing.assert_array_equal(gx, [1.0, 1.0, 1.0, 0.5, 1.0])
+    np.testing.assert_array_equal(gy, [1.0, 1.0, 1.0, 0.5, 0.0])
+    out, gx, gy = _grads(mg.minimum, x, y)
+    np.testing.assert_array_equal(out, [_NAN, _NAN, _NAN, 2.0, 1.0])
+    np.testing.assert_array_equal(gx, [1.0, 1.0, 1.0, 0.5, 0.0])
+    np.testing.assert_array_equal(gy, [1.0, 1.0, 1.0, 0.5, 1.0])
+    # with a number on one side (relu written as maximum(x, 0))
+    out, gx = _grads(lambda t: mg.maximum(t, 0.0), [_NAN, -1.0, 2.0])
+    np.testing.assert_array_equal(out, [_NAN, 0.0, 2.0])
+    np.testing.assert_array_equal(gx, [1.0, 0.0, 1.0])
+
+
+def test_maximum_forward_mode_at_nan_follows_pytorch() -> None:
+    """PyTorch's forward rule: other_t + w (self_t - other_t), w = ½ on ties, else self wins:
+    at NaN the tangent is other_t."""
+    x = mg.tensor([_NAN, 1.0, 2.0, 3.0])
+    y = mg.tensor([0.0, _NAN, 2.0, 1.0])
+    tx, ty = mg.tensor([10.0, 10.0, 10.0, 10.0]), mg.tensor([1.0, 1.0, 1.0, 1.0])
+    for fn, expected in ((mg.maximum, [1.0, 1.0, 5.5, 10.0]), (mg.minimum, [1.0, 1.0, 5.5, 1.0])):
+        _, t = mg.functional.jvp(fn, (x, y), (tx, ty))
+        np.testing.assert_array_equal(t.data, expected)
+
+
+def test_relu_family_and_clip_at_nan_follow_pytorch() -> None:
+    """relu: threshold_backward(grad, result, 0), grad where result > 0; leaky_relu: grad where
+    x > 0 else slope·grad; elu: the x <= 0 branch only where x <= 0; clamp: grad where
+    min <= x <= max. NaN fails every comparison."""
+    x = [_NAN, -1.0, 0.0, 2.0]
+    out, g = _grads(mg.relu, x)
+    np.testing.assert_array_equal(out, [_NAN, 0.0, 0.0, 2.0])
+    np.testing.assert_array_equal(g, [0.0, 0.0, 0.0, 1.0])
+    out, g = _grads(lambda t: mg.leaky_relu(t, 0.1), x)
+    np.testing.assert_array_equal(out, [_NAN, -0.1, 0.0, 2.0])
+    np.testing.assert_array_equal(g, [0.1, 0.1, 0.1, 1.0])
+    out, g = _grads(mg.elu, x)
+    np.testing.assert_allclose(out, [_NAN, math.expm1(-1.0), 0.0, 2.0])
+    np.testing.assert_allclose(g, [1.0, math.exp(-1.0), 1.0, 1.0])
+    out, g = _grads(lambda t: mg.clip(t, -0.5, 1.0), x)
+    np.testing.assert_array_equal(out, [_NAN, -0.5, 0.0, 1.0])
+    np.testing.assert_array_equal(g, [0.0, 0.0, 1.0, 0.0])
+    # NaN bounds (tensors): the result is NaN and no input gets the gradient there
+    out, gx, glo, ghi = _grads(mg.clip, [1.0, 1.0, 5.0], [_NAN, 0.0, 0.0], [2.0, _NAN, 3.0])
+    np.testing.assert_array_equal(out, [_NAN, _NAN, 3.0])
+    np.testing.assert_array_equal(gx, [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(glo, [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(ghi, [0.0, 0.0, 1.0])
+
+
+def test_max_and_min_reductions_propagate_nan_and_its_nans_share_the_gradient() -> None:
+    """PyTorch's max(): evenly_distribute_backward, whose mask is isnan(input) when the result
+    is NaN; the old rule divided by zero winners and made the whole slice NaN."""
+    a = [[1.0, _NAN, 3.0, _NAN], [1.0, 5.0, 5.0, 2.0]]
+    out, g = _grads(lambda t: mg.max(t, axis=1), a)
+    np.testing.assert_array_equal(out, [_NAN, 5.0])
+    np.testing.assert_array_equal(g, [[0.0, 0.5, 0.0, 0.5], [0.0, 0.5, 0.5, 0.0]])
+    out, g = _grads(mg.max, a)
+    assert math.isnan(out)
+    np.testing.assert_array_equal(g, [[0.0, 0.5, 0.0, 0.5], [0.0, 0.0, 0.0, 0.0]])
+    out, g = _grads(lambda t: t.min(dim=0, keepdim=True), a)
+    np.testing.assert_array_equal(out, [[1.0, _NAN, 3.0, _NAN]])
+    np.testing.assert_array_equal(g, [[0.5, 1.0, 1.0, 1.0], [0.5, 0.0, 0.0, 0.0]])
+    x = mg.tensor(a, dtype="float64")
+    _, t = mg.functional.jvp(lambda v: mg.max(v, axis=1), x, mg.ones(2, 4, dtype="float64"))
+    np.testing.assert_array_equal(t.data, [1.0, 1.0])

@@ -195,7 +195,9 @@ def _check_nonempty(x: Tensor, axes: tuple[int, ...] | None, op: str) -> None:
 
 class _Extremum(Function):
     """Shared rule of max/min: the gradient goes to the elements equal to the result, split
-    equally among ties (as PyTorch's amax/amin)."""
+    equally among ties (as PyTorch's amax/amin). NaN propagates (the result of a slice with a
+    NaN is NaN) and the slice's NaNs share its gradient, as PyTorch's ``max()``
+    (``evenly_distribute_backward``)."""
 
     __slots__ = ("axes", "keepdims")
     _forward_on_arrays = True
@@ -213,8 +215,7 @@ class _Extremum(Function):
     def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
         x, out = ctx.saved_tensors
         a, axes = x.data, ctx.axes
-        hit = a == np.reshape(out, reduced_shape(a.shape, axes))
-        w = hit / np.sum(hit, axis=axes, keepdims=True)  # ties share equally, as the VJP
+        w = _winners(a, out, axes)  # ties share equally, as the VJP
         return Sum.apply(t * Tensor._make(w.astype(t.data.dtype, copy=False), False, None),
                          axes, ctx.keepdims)
 
@@ -222,10 +223,20 @@ class _Extremum(Function):
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, out = ctx.saved_tensors
         a, axes = D.value(x), ctx.axes
-        hit = a == np.reshape(D.value(out), reduced_shape(a.shape, axes))
-        w = hit / np.sum(hit, axis=axes, keepdims=True)  # ties share the gradient equally
+        w = _winners(a, D.value(out), axes)  # ties share the gradient equally
         w = w.astype(D.value(grad).dtype, copy=False)  # a constant: the winners don't move
         return _spread(grad, a.shape, axes, ctx.keepdims) * w, None, None
+
+
+def _winners(a: np.ndarray, out: Any, axes: Any) -> np.ndarray:
+    """1/k at each of the k elements equal to their slice's result (its NaNs if it is NaN)."""
+    out = np.reshape(out, reduced_shape(a.shape, axes))
+    hit = a == out
+    if a.dtype.kind in "fc":
+        nan = np.isnan(out)
+        if nan.any():
+            hit |= nan & np.isnan(a)
+    return hit / np.sum(hit, axis=axes, keepdims=True)
 
 
 class Max(_Extremum):
@@ -245,7 +256,9 @@ class Min(_Extremum):
 def max(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
     """Largest value over ``axis`` (all axes by default); values only, like NumPy's ``max``.
 
-    Tied maxima share the gradient equally. Use ``argmax`` for the position.
+    Tied maxima share the gradient equally. NaN propagates: a slice containing NaN has
+    maximum NaN, and its NaNs share the gradient (PyTorch's ``max()``). Use ``argmax`` for
+    the position.
 
     >>> import microgradnet as mg
     >>> mg.max(mg.tensor([[1.0, 5.0], [7.0, 2.0]]), axis=1)
@@ -261,7 +274,8 @@ def max(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
 def min(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
     """Smallest value over ``axis`` (all axes by default); values only, like NumPy's ``min``.
 
-    Tied minima share the gradient equally. Use ``argmin`` for the position.
+    Tied minima share the gradient equally; NaN propagates as in ``max``. Use ``argmin`` for
+    the position.
 
     >>> mg.min(mg.tensor([[3.0, 1.0], [0.0, 2.0]]), axis=1)
     tensor([1., 0.])
