@@ -13,7 +13,7 @@ import numpy as np
 
 from microgradnet.autograd.function import Function
 from microgradnet.ops._util import as_tensor
-from microgradnet.tensor import Tensor
+from microgradnet.tensor import Tensor, get_default_dtype
 
 __all__ = ["cumsum", "cumprod", "diff"]
 
@@ -178,6 +178,10 @@ def diff(x: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
             pieces.append(None)
             continue
         e = as_tensor(extra)
+        if isinstance(extra, (int, float, np.number)):  # a number is weak: x's dtype decides,
+            if x.data.dtype.kind not in "fc" and e.data.dtype.kind in "fc":  # or int x, 0.5:
+                x = x.astype(get_default_dtype())  # the default float (PyTorch's promotion)
+            e = e.astype(x.dtype)
         if e.ndim == 0:  # a scalar is repeated along the axis, as NumPy
             shape = x.shape[:ax] + (1,) + x.shape[ax + 1:]
             e = broadcast_to(e, shape)
