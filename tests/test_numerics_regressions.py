@@ -326,3 +326,114 @@ def test_integer_division_mean_var_and_std_are_in_the_default_float_dtype() -> N
             np.float64
     finally:
         mg.set_default_dtype(previous)
+
+
+# -- a 0-d tensor takes axis 0 and -1 (API.md; PyTorch wraps a dim against max(ndim, 1)) -----------
+
+F = mg.functional
+# op(x, axis) -> expected result shape, where PyTorch accepts dim 0 / -1 on a 0-d tensor
+_ACCEPT_0D: dict[str, tuple[Callable[[mg.Tensor, int], Any], tuple[int, ...]]] = {
+    "sum": (lambda x, a: mg.sum(x, a), ()),
+    "mean": (lambda x, a: x.mean(dim=a, keepdim=True), ()),
+    "prod": (lambda x, a: mg.prod(x, a), ()),
+    "max": (lambda x, a: mg.max(x, a), ()),
+    "min": (lambda x, a: x.min(a), ()),
+    "var": (lambda x, a: mg.var(x, a, ddof=0), ()),
+    "std": (lambda x, a: mg.std(x, a, correction=0), ()),
+    "logsumexp": (lambda x, a: mg.logsumexp(x, a), ()),
+    "norm": (lambda x, a: mg.norm(x, axis=a), ()),
+    "all": (lambda x, a: mg.all(x, a), ()),
+    "any": (lambda x, a: mg.any(x, a, keepdims=True), ()),
+    "argmax": (lambda x, a: mg.argmax(x, a), ()),
+    "argmin": (lambda x, a: mg.argmin(x, a), ()),
+    "cumsum": (lambda x, a: mg.cumsum(x, a), ()),
+    "cumprod": (lambda x, a: x.cumprod(dim=a), ()),
+    "flip": (lambda x, a: mg.flip(x, a), ()),
+    "squeeze": (lambda x, a: mg.squeeze(x, a), ()),
+    "unsqueeze": (lambda x, a: mg.unsqueeze(x, a), (1,)),
+    "expand_dims": (lambda x, a: mg.expand_dims(x, a), (1,)),
+    "flatten": (lambda x, a: mg.flatten(x, a), (1,)),
+    "transpose": (lambda x, a: mg.transpose(x, a, a), ()),
+    "transpose_0_a": (lambda x, a: x.transpose(0, a), ()),
+    "swapaxes": (lambda x, a: mg.swapaxes(x, a, -1), ()),
+    "stack": (lambda x, a: mg.stack([x, x], a), (2,)),
+    "gather": (lambda x, a: mg.gather(x, a, mg.tensor(0)), ()),
+    "scatter_add": (lambda x, a: mg.scatter_add(x, a, mg.tensor(0), mg.tensor(2.0)), ()),
+    "softmax": (lambda x, a: F.softmax(x, a), ()),
+    "log_softmax": (lambda x, a: F.log_softmax(x, dim=a), ()),
+}
+# PyTorch refuses these on a 0-d tensor whatever the dim (they need a real axis); so do we,
+# with a ValueError naming the op. repeat_interleave and take_along_axis follow NumPy here.
+_REFUSE_0D: dict[str, Callable[[mg.Tensor, int], Any]] = {
+    "diff": lambda x, a: mg.diff(x, axis=a),  # "diff expects input to be at least 1-D"
+    "cat": lambda x, a: mg.cat([x, x], a),  # "zero-dimensional tensor cannot be concatenated"
+    "concatenate": lambda x, a: mg.concatenate([x, x], a),
+    "chunk": lambda x, a: mg.chunk(x, 1, a),  # "chunk expects at least a 1-dimensional tensor"
+    "split": lambda x, a: mg.split(x, 1, a),
+    "permute": lambda x, a: mg.permute(x, (a,)),  # "number of dims don't match in permute"
+    "diagonal": lambda x, a: mg.diagonal(x, 0, a, a),
+    "diag_embed": lambda x, a: mg.diag_embed(x, 0, a, a),
+    "trace": lambda x, a: mg.trace(x),
+    "repeat_interleave": lambda x, a: mg.repeat_interleave(x, 2, a),
+    "take_along_axis": lambda x, a: mg.take_along_axis(x, mg.tensor(0), a),
+}
+_AXIS_PARAMS = {"axis", "dim", "axes", "dims", "axis1", "axis2", "dim0", "dim1", "start_dim",
+                "end_dim", "source", "destination"}
+
+
+def test_every_public_op_taking_an_axis_is_in_the_0d_table() -> None:
+    """A new op with an axis parameter must say what it does on a 0-d tensor."""
+    import inspect
+
+    taking = set()
+    for name in dir(mg):
+        fn = getattr(mg, name)
+        if name.startswith("_") or not callable(fn) or isinstance(fn, type):
+            continue
+        try:
+            params = set(inspect.signature(fn).parameters)
+        except (TypeError, ValueError):
+            continue
+        if params & _AXIS_PARAMS:
+            taking.add(name)
+    assert taking, "no op found: the scan is broken"
+    missing = taking - set(_ACCEPT_0D) - set(_REFUSE_0D)
+    assert not missing, f"say how these treat a 0-d tensor's axis 0 / -1: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("axis", [0, -1])
+@pytest.mark.parametrize("name", sorted(_ACCEPT_0D))
+def test_a_0d_tensor_accepts_axis_0_and_minus_1(name: str, axis: int) -> None:
+    fn, shape = _ACCEPT_0D[name]
+    x = mg.tensor(3.0, dtype="float64", requires_grad=True)
+    y = fn(x, axis)
+    assert y.shape == shape
+    if y.dtype.kind == "f" and y.requires_grad:
+        y.sum().backward()
+        assert x.grad is not None and x.grad.shape == ()
+        assert np.isfinite(x.grad.data)
+
+
+def test_0d_transpose_and_cumsum_values_and_gradients() -> None:
+    x = mg.tensor(3.0, requires_grad=True)
+    assert mg.transpose(x, 0, 0).item() == 3.0 and mg.swapaxes(x, 0, -1).item() == 3.0
+    y = mg.cumprod(x, 0) * mg.cumsum(x, -1)  # x², 0-d as in PyTorch (was shape (1,))
+    assert y.shape == ()
+    y.backward()
+    assert x.grad.item() == 6.0
+    assert mg.cumsum(x).shape == (1,)  # no axis: the flattened tensor, as NumPy
+
+
+@pytest.mark.parametrize("axis", [0, -1])
+@pytest.mark.parametrize("name", sorted(_REFUSE_0D))
+def test_ops_that_need_a_real_axis_refuse_a_0d_tensor_naming_themselves(name: str,
+                                                                         axis: int) -> None:
+    with pytest.raises(ValueError, match=r"^\w+:"):
+        _REFUSE_0D[name](mg.tensor(3.0), axis)
+
+
+@pytest.mark.parametrize("axis", [1, -2])
+@pytest.mark.parametrize("name", ["transpose", "swapaxes", "cumsum", "all", "sum", "flip"])
+def test_a_0d_tensor_refuses_axes_beyond_0_and_minus_1(name: str, axis: int) -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        _ACCEPT_0D[name][0](mg.tensor(3.0), axis)

@@ -31,9 +31,15 @@ def _axis(x: Tensor, axis: Any, kw: dict[str, Any], op: str) -> tuple[Tensor, in
     nd = max(x.ndim, 1)
     if not -nd <= int(axis) < nd:
         raise ValueError(f"{op}: axis {axis} is out of range for a tensor of shape {x.shape}")
-    if x.ndim == 0:
-        return x.reshape(1), 0
     return x, int(axis) % nd
+
+
+def _scan(op: type[Function], x: Any, axis: Any, kw: dict[str, Any], name: str) -> Tensor:
+    """``op`` along ``axis``; a 0-d tensor with axis 0 or -1 stays 0-d (PyTorch)."""
+    x, ax = _axis(as_tensor(x), axis, kw, name)
+    if x.ndim == 0:
+        return op.apply(x.reshape(1), 0).reshape(())
+    return op.apply(x, ax)
 
 
 def _reverse_cumsum(g: Tensor, axis: int) -> Tensor:
@@ -131,8 +137,7 @@ def cumsum(x: Any, axis: Any = None, **kw: Any) -> Tensor:
     >>> mg.cumsum(mg.tensor([1.0, 2.0, 3.0]))
     tensor([1., 3., 6.])
     """
-    x, ax = _axis(as_tensor(x), axis, kw, "cumsum")
-    return CumSum.apply(x, ax)
+    return _scan(CumSum, x, axis, kw, "cumsum")
 
 
 def cumprod(x: Any, axis: Any = None, **kw: Any) -> Tensor:
@@ -142,8 +147,7 @@ def cumprod(x: Any, axis: Any = None, **kw: Any) -> Tensor:
     >>> mg.cumprod(mg.tensor([1.0, 2.0, 3.0]))
     tensor([1., 2., 6.])
     """
-    x, ax = _axis(as_tensor(x), axis, kw, "cumprod")
-    return CumProd.apply(x, ax)
+    return _scan(CumProd, x, axis, kw, "cumprod")
 
 
 def diff(x: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None,
