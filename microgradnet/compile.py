@@ -100,18 +100,21 @@ class _Program:
         self.fail(f"a NumPy call returned a {type(value).__name__} computed from traced arrays")
         return value
 
-    def guard(self, parts: list[Any], value: Any) -> None:
-        """Replay checks that ``parts`` evaluates to ``value`` again (else: run eagerly)."""
+    def guard(self, parts: list[Any], value: Any, at: int | None = None,
+              what: str = "a Python decision on array values") -> None:
+        """Replay checks that ``parts`` evaluates to ``value`` again (else: run eagerly); the
+        check goes at line ``at`` (default: here)."""
         if self.committed:
-            self.fail("a Python decision on array values comes after optimizer.step(), where "
-                      "the replay could not back out of it")
-        k = len(self.lines)
+            self.fail(f"{what} comes after optimizer.step(), where the replay could not back "
+                      "out of it")
+        k = len(self.lines) if at is None else at
         if isinstance(value, bool):
-            self.emit(["if bool(", *parts, f") is not {value}: raise _GuardFailed({k})"])
+            line = ["if bool(", *parts, f") is not {value}: raise _GuardFailed({k})"]
         elif isinstance(value, float) and not math.isfinite(value):
-            self.emit(["if not _same(", *parts, f", {value!r}): raise _GuardFailed({k})"])
+            line = ["if not _same(", *parts, f", {value!r}): raise _GuardFailed({k})"]
         else:
-            self.emit(["if ", *parts, f" != {value!r}: raise _GuardFailed({k})"])
+            line = ["if ", *parts, f" != {value!r}: raise _GuardFailed({k})"]
+        self.lines.insert(k, line)
 
     def check_write(self, target: Any) -> None:
         """An in-place write: into an input or parameter array, the replay cannot honour it."""
@@ -179,6 +182,7 @@ def _join(items: list[Any], sep: str = ", ") -> list[Any]:
 def _lit(x: Any, sub: bool = False) -> list[Any]:
     """The parts that spell value ``x`` in generated code (``sub``: inside ``[...]``)."""
     prog = _prog
+    assert prog is not None, "_lit is only called while tracing"
     t = type(x)
     if t is _Sym:
         return [x]
@@ -209,10 +213,10 @@ def _lit(x: Any, sub: bool = False) -> list[Any]:
         return ["{", *_join([[*_lit(k), ": ", *_lit(v)] for k, v in x.items()]), "}"]
     if isinstance(x, np.dtype):
         return [f"np.dtype({x.str!r})" if x.names is None else prog.ref(x, "dtype")]
-    if isinstance(x, type) and issubclass(x, np.generic) and getattr(np, x.__name__, None) is x:
-        return [f"np.{x.__name__}"]
-    if t is np.ndarray:
-        return [prog.ref(x, "c")]
+    if isinstance(x, type) and issubclass(x, np.generic):
+        tname = x.__name__
+        if getattr(np, tname, None) is x:
+            return [f"np.{tname}"]
     return [prog.ref(x, "c")]
 
 
@@ -221,19 +225,22 @@ def _call(fname: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any
     return [fname, "(", *_join(items), ")"]
 
 
-def _c(x: Any) -> Any:
-    """The concrete value behind traced arrays, through tuples, lists and dicts."""
+def _c(x: Any, tensors: bool = False) -> Any:
+    """The concrete value behind traced arrays, through tuples, lists and dicts (``tensors``:
+    tensors holding a traced array get their plain array back, in place)."""
     t = type(x)
     if t is _Sym:
         return x.v
     if t is tuple:
-        return tuple(_c(v) for v in x)
+        return tuple(_c(v, tensors) for v in x)
     if t is list:
-        return [_c(v) for v in x]
+        return [_c(v, tensors) for v in x]
     if t is dict:
-        return {k: _c(v) for k, v in x.items()}
+        return {k: _c(v, tensors) for k, v in x.items()}
     if t is _Scalar:
         return x.raw
+    if tensors and isinstance(x, Tensor) and type(x.data) is _Sym:
+        x.data = x.data.v
     return x
 
 
@@ -448,21 +455,20 @@ for _op, _sym in _INFIX.items():
         setattr(_Sym, "__i" + _op[2:], _inplace(_op, _sym))
 
 
-def _unary(op: str, sym: str) -> Callable[..., Any]:
+def _unary(op: str, before: str, after: str = "") -> Callable[..., Any]:
     fn = getattr(operator, op)
 
     def method(self: _Sym) -> Any:
         value = fn(self.v)
         prog = _prog
-        return value if prog is None else prog.new(value, [sym, self])
+        return value if prog is None else prog.new(value, [before, self, after])
 
     return method
 
 
-_Sym.__neg__ = _unary("neg", "-")  # type: ignore[attr-defined]
-_Sym.__pos__ = _unary("pos", "+")  # type: ignore[attr-defined]
-_Sym.__invert__ = _unary("invert", "~")  # type: ignore[attr-defined]
-_Sym.__abs__ = _unary("abs", "abs(")  # type: ignore[attr-defined]
+for _op, _before, _after in (("neg", "-", ""), ("pos", "+", ""), ("invert", "~", ""),
+                             ("abs", "abs(", ")")):
+    setattr(_Sym, f"__{_op}__", _unary(_op, _before, _after))
 
 
 class _Method:
@@ -491,25 +497,21 @@ class _Scalar(float):
     it is specialised (a guard checks the replay sees the same value)."""
 
     _done = False
+    sym: _Sym
+    prog: _Program
+    at: int
+    raw: float
 
     def __new__(cls, value: float, sym: _Sym, prog: _Program) -> _Scalar:
         self = super().__new__(cls, value)
-        self.sym, self.prog, self.at = sym, prog, len(prog.lines)  # type: ignore[attr-defined]
-        self.raw = value  # type: ignore[attr-defined]
+        self.sym, self.prog, self.at, self.raw = sym, prog, len(prog.lines), value
         return self
 
     def _specialize(self) -> None:
         if not self._done:
             self._done = True
-            prog = self.prog  # type: ignore[attr-defined]
-            at = self.at  # type: ignore[attr-defined]
-            v = self.raw  # type: ignore[attr-defined]
-            if prog.committed:
-                prog.fail("a value from .item() is used in Python after optimizer.step()")
-            line = (["if not _same(", self.sym, f".item(), {v!r}): raise _GuardFailed({at})"]
-                    if not math.isfinite(v) else
-                    ["if ", self.sym, f".item() != {v!r}: raise _GuardFailed({at})"])
-            prog.lines.insert(at, line)
+            self.prog.guard([self.sym, ".item()"], self.raw, self.at,
+                            "a value from .item() used in Python")
 
 
 def _scalar_method(name: str) -> Callable[..., Any]:
@@ -684,7 +686,7 @@ class _Trace:
         self.modules: list[Module] = []
         self.names: dict[int, str] = {}
         self.counts: dict[str, int] = {}
-        self.backward_classes: dict[type, Any] = {}
+        self.backward_classes: dict[Any, Any] = {}  # class -> its own backward
         self.seen: list[Tensor] = []  # every tensor ever adopted
         self.fixed: dict[int, str] = {}  # id(Sym) -> name, for the step's own arguments
         self.grad_syms: dict[int, _Sym] = {}  # id(param) -> the gradient array delivered
@@ -1048,7 +1050,7 @@ class CompiledStep:
             for t in trace.made:
                 if type(t.data) is _Sym:
                     t.data = t.data.v
-        result = _plain(result)
+        result = _c(result, tensors=True)
         if gen.bit_generator.state != rng_before:
             prog.fail("the step draws random numbers (dropout in training mode?): the replay "
                       "would reuse the same ones")
@@ -1066,6 +1068,7 @@ class CompiledStep:
                 warnings.warn(f"mg.compile({self.__name__}): running eagerly: {prog.invalid}",
                               RuntimeWarning, stacklevel=3)
             return result
+        assert ret is not None  # else the trace was marked invalid above
         replay = _Replay(prog, names, ret, trace, self.__name__)
         self.code = replay.code
         self.cache[key] = replay
@@ -1145,47 +1148,28 @@ def _unique(items: list[Any]) -> list[Any]:
     return out
 
 
-def _plain(x: Any) -> Any:
-    t = type(x)
-    if t is _Sym:
-        return x.v
-    if t is _Scalar:
-        return x.raw
-    if t is tuple:
-        return tuple(_plain(v) for v in x)
-    if t is list:
-        return [_plain(v) for v in x]
-    if t is dict:
-        return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, Tensor) and type(x.data) is _Sym:
-        x.data = x.data.v
-    return x
-
-
 def _output_parts(x: Any, prog: _Program) -> list[Any] | None:
     """How the replay builds the step's return value, or None when it cannot."""
     t = type(x)
     if x is None or t in (bool, int, str):
         return [repr(x)]
     if t is _Scalar:
-        return [x.sym, ".item()"]  # type: ignore[attr-defined]
+        return [x.sym, ".item()"]
     if isinstance(x, Tensor):
         if type(x.data) is _Sym:
             return ["_tensor(", x.data, ")"]
         return None
     if t is _Sym:
         return [x]
-    if t in (tuple, list):
-        items = [_output_parts(v, prog) for v in x]
-        if any(i is None for i in items):
+    if t in (tuple, list, dict):
+        found = [_output_parts(v, prog) for v in (x.values() if t is dict else x)]
+        items = [i for i in found if i is not None]
+        if len(items) < len(found):
             return None
-        inner = _join(items)  # type: ignore[arg-type]
+        if t is dict:
+            return ["{", *_join([[repr(k), ": ", *i] for k, i in zip(x, items)]), "}"]
+        inner = _join(list(items))
         return ["(", *inner, ",)" if len(x) == 1 else ")"] if t is tuple else ["[", *inner, "]"]
-    if t is dict:
-        items = [_output_parts(v, prog) for v in x.values()]
-        if any(i is None for i in items):
-            return None
-        return ["{", *_join([[repr(k), ": ", *i] for k, i in zip(x, items)]), "}"]
     return None
 
 

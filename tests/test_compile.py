@@ -488,3 +488,36 @@ def test_all_finite_sees_overflowing_but_finite_values_and_every_nonfinite() -> 
         a[2, 1] = bad
         assert not all_finite(a)
         assert not all_finite(a.T)  # non-contiguous
+
+
+def test_python_abs_and_unary_operators_on_traced_arrays() -> None:
+    """A custom op may use Python's unary operators on arrays: ``abs(a)`` was written down
+    without its closing parenthesis, so the generated code did not compile."""
+
+    class AbsPlus(mg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return abs(-x.data) + (+x.data)
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * (x.sign() + 1)
+
+    runs = []
+    for comp in (False, True):
+        w = mg.tensor([1.5, -2.0, 0.5], requires_grad=True)
+        opt = mg.optim.SGD([w], lr=0.1)
+
+        def step(w=w, opt=opt):
+            opt.zero_grad()
+            loss = AbsPlus.apply(w).sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn = mg.compile(step) if comp else step
+        runs.append([fn().item() for _ in range(4)] + [w.data.tobytes()])
+    assert fn.fallback_reason is None and fn.replays >= 1 and "abs(" in fn.code
+    assert runs[0] == runs[1]
