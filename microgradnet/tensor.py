@@ -198,6 +198,17 @@ class Tensor:
     def numel(self) -> int:
         return self.data.size
 
+    @property
+    def output_nr(self) -> int:
+        """Which output of ``grad_fn`` this tensor is (0 for a leaf or a one-output op), as
+        PyTorch's ``t.output_nr``: ``(t.grad_fn, t.output_nr)`` names the tensor in the graph.
+
+        >>> q, r = mg.linalg.qr(mg.eye(2, requires_grad=True))
+        >>> q.output_nr, r.output_nr
+        (0, 1)
+        """
+        return self._output_nr
+
     def dim(self) -> int:
         return self.data.ndim
 

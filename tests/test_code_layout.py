@@ -57,3 +57,41 @@ def test_the_hot_operators_are_the_op_functions() -> None:
     assert (a - b).tolist() == [-3.0, -6.0] and (1.0 - a).tolist() == [0.0, -1.0]
     assert (2.0 + a).tolist() == [3.0, 4.0] and (3.0 * a).tolist() == [3.0, 6.0]
     assert (a / b).tolist() == [0.25, 0.25] and (1.0 / b).tolist() == [0.25, 0.125]
+
+
+def _calls(tree: ast.Module) -> list[tuple[int, str, list[str]]]:
+    """(line, called name, names of the arguments) for every call of a plain name or attribute."""
+    out = []
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Call):
+            f = n.func
+            name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) \
+                else ""
+            args = [a.id if isinstance(a, ast.Name) else getattr(a, "attr", "") for a in n.args]
+            out.append((n.lineno, name, args))
+    return out
+
+
+def _hand_built(rel: str, source: str) -> list[str]:
+    """Where the module at ``rel`` allocates a Tensor or fills its fields itself."""
+    bad = []
+    for line, name, args in _calls(ast.parse(source)):
+        if name in ("__new__", "_new") and any(a in ("Tensor", "Parameter") for a in args) \
+                and rel != "tensor.py":
+            bad.append(f"{rel}:{line} allocates a Tensor")
+        if name == "_fields" and rel not in ("tensor.py", "nn/module.py"):
+            bad.append(f"{rel}:{line} fills a Tensor's fields")
+    return bad
+
+
+def test_tensors_are_built_in_one_place() -> None:
+    """Every Tensor is made by ``Tensor.__init__`` or ``Tensor._make``, which fill the fields
+    through ``tensor._fields`` (Parameter's ``__init__`` too): no module allocates a Tensor
+    with ``__new__`` and fills it by hand."""
+    bad = []
+    for path in sorted(PKG.rglob("*.py")):
+        bad += _hand_built(path.relative_to(PKG).as_posix(), path.read_text(encoding="utf-8"))
+    assert not bad, "\n".join(bad)
+    plant = "t = _new(Tensor)\n_fields(t, a, False, None)\nnode = _new(cls)\n"
+    assert _hand_built("ops/x.py", plant) == ["ops/x.py:1 allocates a Tensor",
+                                              "ops/x.py:2 fills a Tensor's fields"]
