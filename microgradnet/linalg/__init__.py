@@ -316,9 +316,9 @@ def vector_norm(x: Any, ord: Any = 2, axis: Any = None, keepdims: bool = False,
         return Tensor(np.asarray(nz, dtype=x.dtype))
     if ord > 0 or ord == -math.inf:
         return _norm(x, ord, axis, keepdims)
-    from microgradnet.ops.arithmetic import abs as abs_
+    from microgradnet.ops.reduction import NormP, _axes
 
-    return (abs_(x) ** float(ord)).sum(axis, keepdims) ** (1.0 / ord)
+    return NormP.apply(x, _axes(axis, x, "vector_norm"), keepdims, float(ord))
 
 
 def _move_last(x: Tensor, dims: tuple[int, int], op: str) -> tuple[Tensor, tuple[int, int]]:

@@ -203,7 +203,8 @@ def sigmoid(x: Any) -> Tensor:
 
 
 class Relu(Function):
-    """max(x, 0). Derivative: 1 where x > 0, else 0 (0 at x = 0, as PyTorch)."""
+    """max(x, 0). Derivative: 1 where x > 0, else 0 (0 at x = 0, as PyTorch). NaN gives NaN,
+    with derivative 0 there (PyTorch's ``threshold_backward``: grad where out > 0)."""
 
     __slots__ = ()
     _forward_on_arrays = True
@@ -817,12 +818,13 @@ class Elu(Function):
     @staticmethod
     def jvp(ctx: Any, t: Tensor, _alpha: Any) -> Tensor:
         x, alpha = ctx.saved_tensors
-        return Where.apply(x.data > 0, t, t * (ctx.saved_output + alpha))
+        return Where.apply(x.data <= 0, t * (ctx.saved_output + alpha), t)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
+        # tested as x <= 0 like PyTorch's elu_backward, so NaN takes the linear branch's 1
         x, alpha = ctx.saved_tensors
-        return D.where(D.value(x) > 0, grad, grad * (ctx.saved_output + alpha)), None
+        return D.where(D.value(x) <= 0, grad * (ctx.saved_output + alpha), grad), None
 
 
 def elu(x: Any, alpha: float = 1.0) -> Tensor:
@@ -1026,12 +1028,14 @@ clamp = clip
 
 
 class _Extremum(Function):
-    """Shared rule of maximum/minimum: the gradient goes to the winner; ties split it equally."""
+    """Shared rule of maximum/minimum, PyTorch's: the gradient goes to the winner, ties split
+    it equally, and where an input is NaN (the output is NaN) *both* inputs get all of it
+    (PyTorch masks only the loser, and nothing loses to NaN)."""
 
     __slots__ = ()
     _forward_on_arrays = True
     _dual_rules = True
-    _pick: Any = None  # np.maximum or np.minimum
+    _pick: Any = None  # np.maximum or np.minimum: NaN in either input gives NaN
     _wins: Any = None  # np.greater or np.less
 
     @classmethod
@@ -1041,14 +1045,15 @@ class _Extremum(Function):
 
     @classmethod
     def jvp(cls, ctx: Any, tx: Any, ty: Any) -> Any:
+        # PyTorch's forward rule ty + w (tx - ty), w = ½ on ties, else [x wins]: ty at NaN
         x, y = ctx.saved_tensors
         a, b = _d(x), _d(y)
-        tie = 0.5 * (a == b)
+        w = np.where(a == b, 0.5, cls._wins(a, b))
         dx = dy = None
         if tx is not None:
-            dx = tx * const((cls._wins(a, b) + tie).astype(tx.data.dtype, copy=False))
+            dx = tx * const(w.astype(tx.data.dtype, copy=False))
         if ty is not None:
-            dy = ty * const((cls._wins(b, a) + tie).astype(ty.data.dtype, copy=False))
+            dy = ty * const((1.0 - w).astype(ty.data.dtype, copy=False))
         return tangent_sum(dx, dy)
 
     @classmethod
@@ -1058,13 +1063,15 @@ class _Extremum(Function):
         a, b = D.value(x), D.value(y)
         dt = D.value(grad).dtype
         tie = 0.5 * (a == b)
-        gx = grad * (cls._wins(a, b) + tie).astype(dt, copy=False) if nx else None
-        gy = grad * (cls._wins(b, a) + tie).astype(dt, copy=False) if ny else None
+        # 1 minus what the input loses: 0 where the other wins, ½ on a tie, 1 otherwise (NaN)
+        gx = grad * (1.0 - cls._wins(b, a) - tie).astype(dt, copy=False) if nx else None
+        gy = grad * (1.0 - cls._wins(a, b) - tie).astype(dt, copy=False) if ny else None
         return gx, gy
 
 
 class Maximum(_Extremum):
-    """Elementwise max(x, y). Derivative: 1 to the larger input, ½ to each on a tie."""
+    """Elementwise max(x, y). Derivative: 1 to the larger input, ½ to each on a tie, 1 to
+    both where either is NaN (PyTorch)."""
 
     __slots__ = ()
     _pick = np.maximum
@@ -1072,7 +1079,8 @@ class Maximum(_Extremum):
 
 
 class Minimum(_Extremum):
-    """Elementwise min(x, y). Derivative: 1 to the smaller input, ½ to each on a tie."""
+    """Elementwise min(x, y). Derivative: 1 to the smaller input, ½ to each on a tie, 1 to
+    both where either is NaN (PyTorch)."""
 
     __slots__ = ()
     _pick = np.minimum
@@ -1095,6 +1103,9 @@ def _pairwise(cls: type[Function], name: str, x: Any, y: Any) -> Tensor:
 def maximum(x: Any, y: Any) -> Tensor:
     """Elementwise maximum with broadcasting; ties share the gradient equally (as PyTorch).
 
+    NaN propagates, as in ``torch.maximum``: the result is NaN where either input is, and
+    there both inputs receive the whole gradient (``fmax``-style NaN skipping is not offered).
+
     >>> import microgradnet as mg
 
     >>> mg.maximum(mg.tensor([1.0, 5.0]), 2.0)
@@ -1105,6 +1116,7 @@ def maximum(x: Any, y: Any) -> Tensor:
 
 def minimum(x: Any, y: Any) -> Tensor:
     """Elementwise minimum with broadcasting; ties share the gradient equally (as PyTorch).
+    NaN propagates as in ``maximum``.
 
     >>> mg.minimum(mg.tensor([1.0, 5.0]), mg.tensor([3.0, 2.0]))
     tensor([1., 2.])
