@@ -405,7 +405,8 @@ def _pair(input: Any, target: Any, op: str) -> tuple[Tensor, Tensor]:
             f"{op}: input shape {x.shape} and target shape {t.shape} differ; they must be "
             "equal (reshape the target, e.g. y.reshape(-1, 1) for a single output column)"
         )
-    if t.data.dtype != x.data.dtype and not t.requires_grad:
+    differentiable = t.requires_grad or _fw.level and _tangent_of(t) is not None
+    if t.data.dtype != x.data.dtype and not differentiable:
         t = Tensor._make(t.data.astype(x.data.dtype), False, None)
     return x, t
 
