@@ -47,6 +47,7 @@ least squares needs 5 iterations (6 simulations, 5 Jacobians) to reach 0.000090 
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 import numpy as np
 
@@ -58,22 +59,33 @@ DT, STEPS = 0.05, 120  # --quick uses the first 60 steps
 THETA0 = (0.5, 1.5, 2.5)  # release angles in rad, released at rest
 
 
-def simulate(length: mg.Tensor, friction: mg.Tensor, theta0: mg.Tensor,
-             steps: int = STEPS) -> list[mg.Tensor]:
-    """The angles at every step of a fourth-order Runge-Kutta integration (one per pendulum)."""
+def rk4_step(theta: mg.Tensor, omega: mg.Tensor, length: mg.Tensor, friction: mg.Tensor,
+             xp: Any = mg) -> tuple[mg.Tensor, mg.Tensor]:
+    """One fourth-order Runge-Kutta step of DT seconds: the new angles and angular velocities.
+
+    ``xp`` is the array library that supplies ``sin``: microgradnet here, so that every step
+    is recorded; ``benchmarks/jacobian.py`` runs the same code with ``jax.numpy``.
+    """
 
     def rates(theta: mg.Tensor, omega: mg.Tensor) -> tuple[mg.Tensor, mg.Tensor]:
-        return omega, -(G / length) * mg.sin(theta) - friction * omega
+        return omega, -(G / length) * xp.sin(theta) - friction * omega
 
-    theta, omega = theta0, mg.zeros_like(theta0)
+    k1 = rates(theta, omega)
+    k2 = rates(theta + 0.5 * DT * k1[0], omega + 0.5 * DT * k1[1])
+    k3 = rates(theta + 0.5 * DT * k2[0], omega + 0.5 * DT * k2[1])
+    k4 = rates(theta + DT * k3[0], omega + DT * k3[1])
+    theta = theta + DT / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0])
+    omega = omega + DT / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1])
+    return theta, omega
+
+
+def simulate(length: mg.Tensor, friction: mg.Tensor, theta0: mg.Tensor,
+             steps: int = STEPS, xp: Any = mg) -> list[mg.Tensor]:
+    """The angles at every step, starting at rest from ``theta0`` (one per pendulum)."""
+    theta, omega = theta0, xp.zeros_like(theta0)
     angles = [theta]
     for _ in range(steps):
-        k1 = rates(theta, omega)
-        k2 = rates(theta + 0.5 * DT * k1[0], omega + 0.5 * DT * k1[1])
-        k3 = rates(theta + 0.5 * DT * k2[0], omega + 0.5 * DT * k2[1])
-        k4 = rates(theta + DT * k3[0], omega + DT * k3[1])
-        theta = theta + DT / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0])
-        omega = omega + DT / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1])
+        theta, omega = rk4_step(theta, omega, length, friction, xp)
         angles.append(theta)
     return angles
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -204,6 +204,17 @@ class Tensor:
 
     def numel(self) -> int:
         return self.data.size
+
+    @property
+    def output_nr(self) -> int:
+        """Which output of ``grad_fn`` this tensor is (0 for a leaf or a one-output op), as
+        PyTorch's ``t.output_nr``: ``(t.grad_fn, t.output_nr)`` names the tensor in the graph.
+
+        >>> q, r = mg.linalg.qr(mg.eye(2, requires_grad=True))
+        >>> q.output_nr, r.output_nr
+        (0, 1)
+        """
+        return self._output_nr
 
     def dim(self) -> int:
         return self.data.ndim
@@ -520,26 +531,18 @@ class Tensor:
         _idx.setitem(self, index, value)
 
     # -- arithmetic --------------------------------------------------------------------------
-    def __add__(self, other: Any) -> Tensor:
-        return _ar.add(self, other)
-
-    def __radd__(self, other: Any) -> Tensor:
-        return _ar.add(other, self)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return _ar.sub(self, other)
+    # The hottest operators are the op functions themselves (``a + b`` calls ``mg.add(a, b)``,
+    # one Python call less per operation), bound at the end of this module.
+    __add__: ClassVar[Callable[[Tensor, Any], Tensor]]
+    __radd__: ClassVar[Callable[[Tensor, Any], Tensor]]  # add(a, b) is add(b, a)
+    __sub__: ClassVar[Callable[[Tensor, Any], Tensor]]
+    __mul__: ClassVar[Callable[[Tensor, Any], Tensor]]
+    __rmul__: ClassVar[Callable[[Tensor, Any], Tensor]]
+    __truediv__: ClassVar[Callable[[Tensor, Any], Tensor]]
+    __matmul__: ClassVar[Callable[[Tensor, Any], Tensor]]
 
     def __rsub__(self, other: Any) -> Tensor:
         return _ar.sub(other, self)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return _ar.mul(self, other)
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return _ar.mul(other, self)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return _ar.div(self, other)
 
     def __rtruediv__(self, other: Any) -> Tensor:
         return _ar.div(other, self)
@@ -549,9 +552,6 @@ class Tensor:
 
     def __rpow__(self, other: Any) -> Tensor:
         return _ar.pow(other, self)
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return _la.matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> Tensor:
         return _la.matmul(other, self)
@@ -994,9 +994,9 @@ Tensor.requires_grad = property(  # type: ignore[assignment]
     doc="Whether operations on this tensor are recorded for the backward sweep. Only "
     "floating-point tensors can require grad; setting it on an integer tensor raises.")
 
-# The hottest operators call the op functions directly: one Python call less per operation.
-Tensor.__add__ = Tensor.__radd__ = _ar.add  # type: ignore[assignment,has-type,method-assign]
-Tensor.__sub__ = _ar.sub  # type: ignore[assignment,has-type,method-assign]
-Tensor.__mul__ = Tensor.__rmul__ = _ar.mul  # type: ignore[assignment,has-type,method-assign]
-Tensor.__truediv__ = _ar.div  # type: ignore[assignment,has-type,method-assign]
-Tensor.__matmul__ = _la.matmul  # type: ignore[assignment]
+# The hottest operators are the op functions themselves (declared in the class body).
+Tensor.__add__ = Tensor.__radd__ = _ar.add
+Tensor.__sub__ = _ar.sub
+Tensor.__mul__ = Tensor.__rmul__ = _ar.mul
+Tensor.__truediv__ = _ar.div
+Tensor.__matmul__ = _la.matmul

@@ -37,6 +37,9 @@ class OpInfo:
     rtol: float = 1e-3
     max_examples: int = 12
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    # the internal Function the op records, for ops without a function of their own in ``mg``
+    # (the fused layer and loss ops of ops/nn.py, called through ``mg.functional``)
+    function: type | None = None
 
     def sample(self) -> st.SearchStrategy:
         if self.gen is not None:

@@ -77,3 +77,13 @@ def test_targets_and_loss_checks_are_judged_from_the_figures() -> None:
     results["W1"]["microgradnet"]["loss_check"] = 0.26
     notes = run.loss_checks(results, ["microgradnet", "numpy"])
     assert len(notes) == 1 and "W1: microgradnet" in notes[0]
+
+
+def test_the_jacobian_benchmark_runs_the_examples_pendulum() -> None:
+    """benchmarks/jacobian.py imports the pendulum of examples/custom_nonlinear_system.py (one
+    definition for microgradnet and JAX); its quick run checks forward against reverse mode."""
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "jacobian.py"), "--quick"],
+                          capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    assert "microgradnet pendulum 363x2 jacfwd" in proc.stdout
+    assert "microgradnet square 200x200 jacrev" in proc.stdout

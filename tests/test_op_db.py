@@ -173,6 +173,57 @@ def test_the_coverage_check_names_an_op_without_entry(monkeypatch: Any) -> None:
         test_every_public_op_has_an_entry()
 
 
+# The layer and loss ops (ops/nn.py) have no function of their own in ``mg``: the public
+# functions of ``mg.functional`` call them, and their entries name the class (``function=``).
+
+def layer_ops() -> dict[str, type]:
+    """Name -> class for every Function defined in ``microgradnet/ops/nn.py``."""
+    import microgradnet.ops.nn as ops_nn
+
+    return {n: c for n, c in vars(ops_nn).items() if isinstance(c, type)
+            and issubclass(c, mg.Function) and c.__module__ == ops_nn.__name__}
+
+
+def missing_functions(classes: Mapping[str, type], entries: Iterable[OpInfo]) -> list[str]:
+    named = {e.function for e in entries}
+    return sorted(n for n, c in classes.items() if c not in named)
+
+
+def test_every_layer_op_has_an_entry() -> None:
+    assert {"Linear", "Softmax", "CrossEntropy", "BCEWithLogits"} <= set(layer_ops())
+    missing = missing_functions(layer_ops(), OPS)
+    assert not missing, (
+        f"ops/nn.py Functions without an OpInfo entry: {', '.join(missing)}. Add an entry "
+        "calling its public function, with function=<the class>, to tests/op_db_nn.py."
+    )
+
+
+def test_the_layer_op_check_names_one_without_entry(monkeypatch: Any) -> None:
+    without_mse = [e for e in OPS if e.name not in ("mse_loss", "sse_loss")]
+    assert missing_functions(layer_ops(), without_mse) == ["SquaredError"]
+    monkeypatch.setitem(globals(), "OPS", without_mse)
+    with pytest.raises(AssertionError, match="without an OpInfo entry: SquaredError. Add"):
+        test_every_layer_op_has_an_entry()
+
+
+@pytest.mark.parametrize("info", [o for o in OPS if o.function is not None],
+                         ids=lambda o: o.name)
+def test_an_entry_records_the_function_it_names(info: Any) -> None:
+    """``function=`` is true: the entry's op records a node of that class (so the tests of
+    the entry really test that rule)."""
+
+    @settings(max_examples=3, **_SETTINGS)
+    @given(info.sample())
+    def check(sample: Any) -> None:
+        args, kwargs = sample
+        outs = _differentiable_outputs(info.op(*_tensors(args), **kwargs))
+        assert outs and all(type(o.grad_fn) is info.function for o in outs), (
+            f"{info.name}: records {[type(o.grad_fn).__name__ for o in outs]}, "
+            f"not {info.function.__name__}")
+
+    check()
+
+
 # -- one rule, two sweeps: the plain and the recorded backward agree ----------------------------
 
 def _differentiable_outputs(out: Any) -> list[Any]:

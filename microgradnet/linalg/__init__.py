@@ -30,7 +30,7 @@ from microgradnet.linalg._decomp import (
     Slogdet,
     Solve,
 )
-from microgradnet.ops._util import as_tensor, axis_args
+from microgradnet.ops._util import axis_args, float_operand
 from microgradnet.tensor import Tensor
 
 __all__ = [
@@ -62,10 +62,7 @@ LstsqResult = namedtuple("LstsqResult", ["solution", "residuals", "rank", "singu
 
 
 def _float(x: Any, op: str) -> Tensor:
-    x = as_tensor(x)
-    if x.data.dtype.kind not in "fc":
-        x = x.astype(np.float64)  # NumPy computes integer input in float64 too
-    return x
+    return float_operand(x)  # integers compute in the default float dtype (PyTorch's rule)
 
 
 def _matrix(x: Any, op: str, square: bool = True) -> Tensor:
@@ -316,9 +313,9 @@ def vector_norm(x: Any, ord: Any = 2, axis: Any = None, keepdims: bool = False,
         return Tensor(np.asarray(nz, dtype=x.dtype))
     if ord > 0 or ord == -math.inf:
         return _norm(x, ord, axis, keepdims)
-    from microgradnet.ops.arithmetic import abs as abs_
+    from microgradnet.ops.reduction import NormP, _axes
 
-    return (abs_(x) ** float(ord)).sum(axis, keepdims) ** (1.0 / ord)
+    return NormP.apply(x, _axes(axis, x, "vector_norm"), keepdims, float(ord))
 
 
 def _move_last(x: Tensor, dims: tuple[int, int], op: str) -> tuple[Tensor, tuple[int, int]]:

@@ -23,6 +23,7 @@ tensor([1., 1.])
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,7 @@ __all__ = [
     "is_tensor", "value", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "where",
     "sign", "abs", "maximum", "minimum", "sum", "mean", "reshape", "transpose", "permute",
     "swapaxes", "broadcast_to", "matmul", "getitem", "zeros_like", "cast", "sum_to_shape",
-    "expand_dims", "erf", "square", "stop", "concatenate", "adjoint",
+    "expand_dims", "erf", "square", "stop", "concatenate", "adjoint", "log_sigmoid",
 ]
 
 
@@ -88,6 +89,14 @@ def tanh(x: Any) -> Any:
 
 def sigmoid(x: Any) -> Any:
     return _el.sigmoid(x) if isinstance(x, Tensor) else _el._sigmoid_array(np.asarray(x))
+
+
+def log_sigmoid(x: Any) -> Any:
+    """log σ(x) = −log(1 + e^−x), without overflow for any x (and with the derivative
+    σ(−x) everywhere, x = 0 included)."""
+    if isinstance(x, Tensor):
+        return -_el.Softplus.apply(-x, 1.0, math.inf)
+    return -np.logaddexp(0.0, -np.asarray(x))
 
 
 def erf(x: Any) -> Any:

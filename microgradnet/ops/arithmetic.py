@@ -14,7 +14,7 @@ import numpy as np
 from microgradnet.autograd.forward_ad import tangent_sum
 from microgradnet.autograd.function import Function
 from microgradnet.ops import _dual as D
-from microgradnet.ops._util import as_operand, broadcast_error
+from microgradnet.ops._util import as_operand, broadcast_error, promote_weak
 from microgradnet.tensor import Tensor
 
 __all__ = [
@@ -26,6 +26,30 @@ _NUMBERS = (int, float, np.number)
 
 def _d(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
+
+
+def _binary(cls: type[Function], name: str, x: Any, y: Any) -> Tensor:
+    """The general path: operands of any kind (scalars stay weakly typed, arrays become tensors)."""
+    x = as_operand(x)
+    y = as_operand(y)
+    if not isinstance(x, Tensor) and not isinstance(y, Tensor):
+        x = as_operand(np.asarray(x))
+    try:
+        return cls.apply(x, y)
+    except ValueError as e:
+        raise _shape_error(e, name, x, y) from None
+
+
+def _shape_error(e: ValueError, name: str, x: Any, y: Any) -> ValueError:
+    """NumPy's broadcasting error, reworded to name the op and both shapes; other errors as is."""
+    if "broadcast" in str(e) and not str(e).startswith(name):
+        return broadcast_error(name, x, y)
+    return e
+
+
+# add, sub, mul and div are the hottest calls of the package (``a + b`` is ``add(a, b)``): a
+# tensor and a tensor or Python number go straight to ``apply``, anything else takes _binary.
+_PY_NUMBERS = (float, int)
 
 
 class Add(Function):
@@ -49,6 +73,20 @@ class Add(Function):
         return grad, grad
 
 
+def add(x: Any, y: Any) -> Tensor:
+    """Elementwise ``x + y`` with NumPy broadcasting.
+
+    >>> mg.add(mg.tensor([1.0, 2.0]), 10.0)
+    tensor([11., 12.])
+    """
+    if isinstance(x, Tensor) and (isinstance(y, Tensor) or type(y) in _PY_NUMBERS):
+        try:
+            return Add.apply(x, y)
+        except ValueError as e:
+            raise _shape_error(e, "add", x, y) from None
+    return _binary(Add, "add", x, y)
+
+
 class Sub(Function):
     """x - y. Derivative: d/dx = 1, d/dy = -1."""
 
@@ -68,6 +106,24 @@ class Sub(Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         return grad, (-grad if ctx.needs_input_grad[1] else None)
+
+
+def sub(x: Any, y: Any) -> Tensor:
+    """Elementwise ``x - y`` with NumPy broadcasting.
+
+    >>> mg.sub(mg.tensor([[1.0], [2.0]]), mg.tensor([1.0, 2.0]))  # (2, 1) - (2,) -> (2, 2)
+    tensor([[ 0., -1.],
+            [ 1.,  0.]])
+    """
+    if isinstance(x, Tensor) and (isinstance(y, Tensor) or type(y) in _PY_NUMBERS):
+        try:
+            return Sub.apply(x, y)
+        except ValueError as e:
+            raise _shape_error(e, "sub", x, y) from None
+    return _binary(Sub, "sub", x, y)
+
+
+subtract = sub
 
 
 class Mul(Function):
@@ -95,6 +151,23 @@ class Mul(Function):
         return (grad * y if nx else None), (grad * x if ny else None)
 
 
+def mul(x: Any, y: Any) -> Tensor:
+    """Elementwise ``x * y`` with NumPy broadcasting.
+
+    >>> mg.mul(mg.tensor([1.0, 2.0]), mg.tensor([3.0, 4.0]))
+    tensor([3., 8.])
+    """
+    if isinstance(x, Tensor) and (isinstance(y, Tensor) or type(y) in _PY_NUMBERS):
+        try:
+            return Mul.apply(x, y)
+        except ValueError as e:
+            raise _shape_error(e, "mul", x, y) from None
+    return _binary(Mul, "mul", x, y)
+
+
+multiply = mul
+
+
 class Div(Function):
     """x / y. Derivative: d/dx = 1/y, d/dy = -x/y²."""
 
@@ -105,8 +178,8 @@ class Div(Function):
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
         ctx.save_for_backward(x, y)
-        return (x.data if isinstance(x, Tensor) else x) / (
-            y.data if isinstance(y, Tensor) else y)
+        out = (x.data if isinstance(x, Tensor) else x) / (y.data if isinstance(y, Tensor) else y)
+        return promote_weak(out, x, y)  # int / int: true division in the default float dtype
 
     @staticmethod
     def jvp(ctx: Any, tx: Any, ty: Any) -> Any:
@@ -121,6 +194,23 @@ class Div(Function):
         gx = grad / y if nx else None
         gy = -grad * x / (y * y) if ny else None
         return gx, gy
+
+
+def div(x: Any, y: Any) -> Tensor:
+    """Elementwise true division ``x / y`` with NumPy broadcasting.
+
+    >>> mg.div(mg.tensor([1.0, 3.0]), 2.0)
+    tensor([0.5, 1.5])
+    """
+    if isinstance(x, Tensor) and (isinstance(y, Tensor) or type(y) in _PY_NUMBERS):
+        try:
+            return Div.apply(x, y)
+        except ValueError as e:
+            raise _shape_error(e, "div", x, y) from None
+    return _binary(Div, "div", x, y)
+
+
+true_divide = divide = div
 
 
 class Neg(Function):
@@ -143,6 +233,18 @@ class Neg(Function):
         return -grad
 
 
+def neg(x: Any) -> Tensor:
+    """Elementwise negation ``-x``.
+
+    >>> mg.neg(mg.tensor([1.0, -2.0]))
+    tensor([-1.,  2.])
+    """
+    return Neg.apply(as_operand(x) if isinstance(x, Tensor) else as_operand(np.asarray(x)))
+
+
+negative = neg
+
+
 class Pow(Function):
     """x ** y. Derivative: d/dx = y·x^(y-1), d/dy = x^y·log(x)."""
 
@@ -153,7 +255,7 @@ class Pow(Function):
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
         ctx.save_for_backward(x, y)
-        return np.power(_d(x), _d(y))
+        return promote_weak(np.power(_d(x), _d(y)), x, y)  # int ** 0.5: the default float
 
     @staticmethod
     def jvp(ctx: Any, tx: Any, ty: Any) -> Any:
@@ -197,6 +299,20 @@ class Pow(Function):
         return gx, gy
 
 
+def pow(x: Any, y: Any) -> Tensor:
+    """Elementwise power ``x ** y`` (either may be a tensor).
+
+    >>> mg.pow(mg.tensor([1.0, 2.0, 3.0]), 2)
+    tensor([1., 4., 9.])
+    >>> mg.pow(2.0, mg.tensor([0.0, 1.0, 2.0]))
+    tensor([1., 2., 4.])
+    """
+    return _binary(Pow, "pow", x, y)
+
+
+power = pow
+
+
 class Abs(Function):
     """|x|. Derivative: sign(x) (0 at x = 0, as PyTorch)."""
 
@@ -220,91 +336,6 @@ class Abs(Function):
     def backward(ctx: Any, grad: Tensor) -> Any:
         (x,) = ctx.saved_tensors
         return grad * np.sign(D.value(x))  # a constant: sign's derivative is 0
-
-
-def _binary(cls: type[Function], name: str, x: Any, y: Any) -> Tensor:
-    """The general path: operands of any kind (scalars stay weakly typed, arrays become tensors)."""
-    x = as_operand(x)
-    y = as_operand(y)
-    if not isinstance(x, Tensor) and not isinstance(y, Tensor):
-        x = as_operand(np.asarray(x))
-    try:
-        return cls.apply(x, y)
-    except ValueError as e:
-        if "broadcast" in str(e) and not str(e).startswith(name):
-            raise broadcast_error(name, x, y) from None
-        raise
-
-
-def _binary_op(cls: type[Function], name: str, doc: str) -> Any:
-    """The public function of a binary op, with a short path for the common operands."""
-    py_scalar = (float, int)
-
-    def op(x: Any, y: Any) -> Tensor:
-        if isinstance(x, Tensor) and (isinstance(y, Tensor) or type(y) in py_scalar):
-            try:
-                return cls.apply(x, y)
-            except ValueError as e:
-                if "broadcast" in str(e):
-                    raise broadcast_error(name, x, y) from None
-                raise
-        return _binary(cls, name, x, y)
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = doc
-    return op
-
-
-add = _binary_op(Add, "add", """Elementwise ``x + y`` with NumPy broadcasting.
-
-    >>> mg.add(mg.tensor([1.0, 2.0]), 10.0)
-    tensor([11., 12.])
-    """)
-sub = _binary_op(Sub, "sub", """Elementwise ``x - y`` with NumPy broadcasting.
-
-    >>> mg.sub(mg.tensor([[1.0], [2.0]]), mg.tensor([1.0, 2.0]))  # (2, 1) - (2,) -> (2, 2)
-    tensor([[ 0., -1.],
-            [ 1.,  0.]])
-    """)
-mul = _binary_op(Mul, "mul", """Elementwise ``x * y`` with NumPy broadcasting.
-
-    >>> mg.mul(mg.tensor([1.0, 2.0]), mg.tensor([3.0, 4.0]))
-    tensor([3., 8.])
-    """)
-div = _binary_op(Div, "div", """Elementwise true division ``x / y`` with NumPy broadcasting.
-
-    >>> mg.div(mg.tensor([1.0, 3.0]), 2.0)
-    tensor([0.5, 1.5])
-    """)
-true_divide = divide = div
-subtract = sub
-multiply = mul
-
-
-def pow(x: Any, y: Any) -> Tensor:
-    """Elementwise power ``x ** y`` (either may be a tensor).
-
-    >>> mg.pow(mg.tensor([1.0, 2.0, 3.0]), 2)
-    tensor([1., 4., 9.])
-    >>> mg.pow(2.0, mg.tensor([0.0, 1.0, 2.0]))
-    tensor([1., 2., 4.])
-    """
-    return _binary(Pow, "pow", x, y)
-
-
-power = pow
-
-
-def neg(x: Any) -> Tensor:
-    """Elementwise negation ``-x``.
-
-    >>> mg.neg(mg.tensor([1.0, -2.0]))
-    tensor([-1.,  2.])
-    """
-    return Neg.apply(as_operand(x) if isinstance(x, Tensor) else as_operand(np.asarray(x)))
-
-
-negative = neg
 
 
 def abs(x: Any) -> Tensor:

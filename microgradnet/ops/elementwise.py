@@ -19,7 +19,14 @@ import numpy as np
 from microgradnet.autograd.forward_ad import tangent_sum
 from microgradnet.autograd.function import Function
 from microgradnet.ops import _dual as D
-from microgradnet.ops._util import as_operand, as_tensor, broadcast_error, const
+from microgradnet.ops._util import (
+    as_operand,
+    as_tensor,
+    broadcast_error,
+    const,
+    float_operand,
+    promote_weak,
+)
 from microgradnet.tensor import Tensor
 
 __all__ = [
@@ -59,6 +66,11 @@ def _t(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else as_tensor(x)
 
 
+def _f(x: Any) -> Tensor:
+    """A floating op's input: integer and bool tensors compute in the default float dtype."""
+    return x if isinstance(x, Tensor) and x.data.dtype.kind == "f" else float_operand(x)
+
+
 class Exp(Function):
     """exp(x). Derivative: exp(x), the output itself."""
 
@@ -87,7 +99,7 @@ def exp(x: Any) -> Tensor:
     >>> mg.exp(mg.tensor([0.0, 1.0]))
     tensor([1.    , 2.7183])
     """
-    return Exp.apply(_t(x))
+    return Exp.apply(_f(x))
 
 
 class Log(Function):
@@ -119,7 +131,7 @@ def log(x: Any) -> Tensor:
     >>> mg.log(mg.tensor([1.0, np.e]))
     tensor([0., 1.])
     """
-    return Log.apply(_t(x))
+    return Log.apply(_f(x))
 
 
 class Tanh(Function):
@@ -152,7 +164,7 @@ def tanh(x: Any) -> Tensor:
     >>> mg.tanh(mg.tensor([0.0, 1.0]))
     tensor([0.    , 0.7616])
     """
-    return Tanh.apply(_t(x))
+    return Tanh.apply(_f(x))
 
 
 class Sigmoid(Function):
@@ -199,11 +211,12 @@ def sigmoid(x: Any) -> Tensor:
     >>> mg.sigmoid(mg.tensor([-1000.0, 0.0, 1000.0]))  # no overflow warning
     tensor([0. , 0.5, 1. ])
     """
-    return Sigmoid.apply(_t(x))
+    return Sigmoid.apply(_f(x))
 
 
 class Relu(Function):
-    """max(x, 0). Derivative: 1 where x > 0, else 0 (0 at x = 0, as PyTorch)."""
+    """max(x, 0). Derivative: 1 where x > 0, else 0 (0 at x = 0, as PyTorch). NaN gives NaN,
+    with derivative 0 there (PyTorch's ``threshold_backward``: grad where out > 0)."""
 
     __slots__ = ()
     _forward_on_arrays = True
@@ -417,7 +430,7 @@ def sqrt(x: Any) -> Tensor:
     >>> mg.sqrt(mg.tensor([4.0, 9.0]))
     tensor([2., 3.])
     """
-    return Sqrt.apply(_t(x))
+    return Sqrt.apply(_f(x))
 
 
 def rsqrt(x: Any) -> Tensor:
@@ -426,7 +439,7 @@ def rsqrt(x: Any) -> Tensor:
     >>> mg.rsqrt(mg.tensor([1.0, 4.0]))
     tensor([1. , 0.5])
     """
-    return 1.0 / Sqrt.apply(_t(x))
+    return 1.0 / Sqrt.apply(_f(x))
 
 
 def square(x: Any) -> Tensor:
@@ -445,7 +458,7 @@ def reciprocal(x: Any) -> Tensor:
     >>> mg.reciprocal(mg.tensor([2.0, 4.0]))
     tensor([0.5 , 0.25])
     """
-    return 1.0 / _t(x)
+    return 1.0 / _f(x)
 
 
 class Sin(Function):
@@ -479,7 +492,7 @@ def sin(x: Any) -> Tensor:
     >>> mg.sin(mg.tensor([0.0]))
     tensor([0.])
     """
-    return Sin.apply(_t(x))
+    return Sin.apply(_f(x))
 
 
 class Cos(Function):
@@ -511,7 +524,7 @@ def cos(x: Any) -> Tensor:
     >>> mg.cos(mg.tensor([0.0, np.pi]))
     tensor([ 1., -1.])
     """
-    return Cos.apply(_t(x))
+    return Cos.apply(_f(x))
 
 
 class Tan(Function):
@@ -544,7 +557,7 @@ def tan(x: Any) -> Tensor:
     >>> mg.tan(mg.tensor([0.0, np.pi / 4]))
     tensor([0., 1.])
     """
-    return Tan.apply(_t(x))
+    return Tan.apply(_f(x))
 
 
 class Log1p(Function):
@@ -576,7 +589,7 @@ def log1p(x: Any) -> Tensor:
     >>> mg.log1p(mg.tensor([0.0, 1e-10], dtype=mg.float64))  # log(1 + 1e-10) loses digits
     tensor([0.e+00, 1.e-10], dtype=float64)
     """
-    return Log1p.apply(_t(x))
+    return Log1p.apply(_f(x))
 
 
 class Expm1(Function):
@@ -607,7 +620,7 @@ def expm1(x: Any) -> Tensor:
     >>> mg.expm1(mg.tensor([0.0, 1e-10], dtype=mg.float64))
     tensor([0.e+00, 1.e-10], dtype=float64)
     """
-    return Expm1.apply(_t(x))
+    return Expm1.apply(_f(x))
 
 
 _LN2 = math.log(2.0)
@@ -620,7 +633,7 @@ def log2(x: Any) -> Tensor:
     >>> mg.log2(mg.tensor([1.0, 8.0]))
     tensor([0., 3.])
     """
-    return Log.apply(_t(x)) * (1.0 / _LN2)
+    return Log.apply(_f(x)) * (1.0 / _LN2)
 
 
 def log10(x: Any) -> Tensor:
@@ -629,7 +642,7 @@ def log10(x: Any) -> Tensor:
     >>> mg.log10(mg.tensor([1.0, 100.0]))
     tensor([0., 2.])
     """
-    return Log.apply(_t(x)) * (1.0 / _LN10)
+    return Log.apply(_f(x)) * (1.0 / _LN10)
 
 
 # -- erf: W. J. Cody's rational Chebyshev approximations (Math. Comp. 1969, netlib specfun) ----
@@ -717,7 +730,8 @@ def _erf_array(a: np.ndarray, complement: bool = False) -> np.ndarray:
         else:
             out[big] = np.copysign((0.5 - e) + 0.5, xb)
     out = out.reshape(np.shape(a))
-    dtype = a.dtype if isinstance(a, np.ndarray) and a.dtype.kind == "f" else np.float64
+    kind = getattr(a, "dtype", np.dtype(np.float64)).kind  # a 0-d result is a NumPy scalar
+    dtype = a.dtype if kind == "f" else np.float64
     return out.astype(dtype, copy=False)
 
 
@@ -755,7 +769,7 @@ def erf(x: Any) -> Tensor:
     >>> round(mg.erf(mg.tensor(1.0, dtype="float64")).item(), 12)
     0.84270079295
     """
-    return Erf.apply(_t(x))
+    return Erf.apply(_f(x))
 
 
 # -- activations ------------------------------------------------------------------------------
@@ -795,7 +809,7 @@ def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
     >>> mg.leaky_relu(mg.tensor([-2.0, 3.0]), 0.5)
     tensor([-1.,  3.])
     """
-    return LeakyRelu.apply(_t(x), negative_slope)
+    return LeakyRelu.apply(_f(x), negative_slope)
 
 
 class Elu(Function):
@@ -817,12 +831,13 @@ class Elu(Function):
     @staticmethod
     def jvp(ctx: Any, t: Tensor, _alpha: Any) -> Tensor:
         x, alpha = ctx.saved_tensors
-        return Where.apply(x.data > 0, t, t * (ctx.saved_output + alpha))
+        return Where.apply(x.data <= 0, t * (ctx.saved_output + alpha), t)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
+        # tested as x <= 0 like PyTorch's elu_backward, so NaN takes the linear branch's 1
         x, alpha = ctx.saved_tensors
-        return D.where(D.value(x) > 0, grad, grad * (ctx.saved_output + alpha)), None
+        return D.where(D.value(x) <= 0, grad * (ctx.saved_output + alpha), grad), None
 
 
 def elu(x: Any, alpha: float = 1.0) -> Tensor:
@@ -833,7 +848,7 @@ def elu(x: Any, alpha: float = 1.0) -> Tensor:
     >>> mg.elu(mg.tensor([0.0, 2.0]))
     tensor([0., 2.])
     """
-    return Elu.apply(_t(x), alpha)
+    return Elu.apply(_f(x), alpha)
 
 
 _SQRT1_2 = math.sqrt(0.5)
@@ -888,7 +903,7 @@ def gelu(x: Any, approximate: str = "none") -> Tensor:
     """
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return Gelu.apply(_t(x), approximate)
+    return Gelu.apply(_f(x), approximate)
 
 
 class Softplus(Function):
@@ -927,7 +942,7 @@ def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     >>> mg.softplus(mg.tensor([0.0, 30.0], dtype="float64"))
     tensor([ 0.6931, 30.    ], dtype=float64)
     """
-    return Softplus.apply(_t(x), beta, threshold)
+    return Softplus.apply(_f(x), beta, threshold)
 
 
 # -- clip, maximum, minimum -------------------------------------------------------------------
@@ -952,7 +967,7 @@ class Clip(Function):
         if hi is not None:
             out = np.minimum(out, _d(hi))
         ctx.save_for_backward(x, lo, hi)
-        return out
+        return promote_weak(out, x, lo, hi)  # clip(int, 0.5): the default float dtype
 
     @staticmethod
     def jvp(ctx: Any, tx: Any, tlo: Any, thi: Any) -> Any:
@@ -1026,29 +1041,32 @@ clamp = clip
 
 
 class _Extremum(Function):
-    """Shared rule of maximum/minimum: the gradient goes to the winner; ties split it equally."""
+    """Shared rule of maximum/minimum, PyTorch's: the gradient goes to the winner, ties split
+    it equally, and where an input is NaN (the output is NaN) *both* inputs get all of it
+    (PyTorch masks only the loser, and nothing loses to NaN)."""
 
     __slots__ = ()
     _forward_on_arrays = True
     _dual_rules = True
-    _pick: Any = None  # np.maximum or np.minimum
+    _pick: Any = None  # np.maximum or np.minimum: NaN in either input gives NaN
     _wins: Any = None  # np.greater or np.less
 
     @classmethod
     def forward(cls, ctx: Any, x: Any, y: Any) -> np.ndarray:
         ctx.save_for_backward(x, y)
-        return cls._pick(_d(x), _d(y))
+        return promote_weak(cls._pick(_d(x), _d(y)), x, y)  # maximum(int, 0.5): default float
 
     @classmethod
     def jvp(cls, ctx: Any, tx: Any, ty: Any) -> Any:
+        # PyTorch's forward rule ty + w (tx - ty), w = ½ on ties, else [x wins]: ty at NaN
         x, y = ctx.saved_tensors
         a, b = _d(x), _d(y)
-        tie = 0.5 * (a == b)
+        w = np.where(a == b, 0.5, cls._wins(a, b))
         dx = dy = None
         if tx is not None:
-            dx = tx * const((cls._wins(a, b) + tie).astype(tx.data.dtype, copy=False))
+            dx = tx * const(w.astype(tx.data.dtype, copy=False))
         if ty is not None:
-            dy = ty * const((cls._wins(b, a) + tie).astype(ty.data.dtype, copy=False))
+            dy = ty * const((1.0 - w).astype(ty.data.dtype, copy=False))
         return tangent_sum(dx, dy)
 
     @classmethod
@@ -1058,13 +1076,15 @@ class _Extremum(Function):
         a, b = D.value(x), D.value(y)
         dt = D.value(grad).dtype
         tie = 0.5 * (a == b)
-        gx = grad * (cls._wins(a, b) + tie).astype(dt, copy=False) if nx else None
-        gy = grad * (cls._wins(b, a) + tie).astype(dt, copy=False) if ny else None
+        # 1 minus what the input loses: 0 where the other wins, ½ on a tie, 1 otherwise (NaN)
+        gx = grad * (1.0 - cls._wins(b, a) - tie).astype(dt, copy=False) if nx else None
+        gy = grad * (1.0 - cls._wins(a, b) - tie).astype(dt, copy=False) if ny else None
         return gx, gy
 
 
 class Maximum(_Extremum):
-    """Elementwise max(x, y). Derivative: 1 to the larger input, ½ to each on a tie."""
+    """Elementwise max(x, y). Derivative: 1 to the larger input, ½ to each on a tie, 1 to
+    both where either is NaN (PyTorch)."""
 
     __slots__ = ()
     _pick = np.maximum
@@ -1072,7 +1092,8 @@ class Maximum(_Extremum):
 
 
 class Minimum(_Extremum):
-    """Elementwise min(x, y). Derivative: 1 to the smaller input, ½ to each on a tie."""
+    """Elementwise min(x, y). Derivative: 1 to the smaller input, ½ to each on a tie, 1 to
+    both where either is NaN (PyTorch)."""
 
     __slots__ = ()
     _pick = np.minimum
@@ -1095,6 +1116,9 @@ def _pairwise(cls: type[Function], name: str, x: Any, y: Any) -> Tensor:
 def maximum(x: Any, y: Any) -> Tensor:
     """Elementwise maximum with broadcasting; ties share the gradient equally (as PyTorch).
 
+    NaN propagates, as in ``torch.maximum``: the result is NaN where either input is, and
+    there both inputs receive the whole gradient (``fmax``-style NaN skipping is not offered).
+
     >>> import microgradnet as mg
 
     >>> mg.maximum(mg.tensor([1.0, 5.0]), 2.0)
@@ -1105,6 +1129,7 @@ def maximum(x: Any, y: Any) -> Tensor:
 
 def minimum(x: Any, y: Any) -> Tensor:
     """Elementwise minimum with broadcasting; ties share the gradient equally (as PyTorch).
+    NaN propagates as in ``maximum``.
 
     >>> mg.minimum(mg.tensor([1.0, 5.0]), mg.tensor([3.0, 2.0]))
     tensor([1., 2.])

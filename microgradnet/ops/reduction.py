@@ -14,7 +14,13 @@ import numpy as np
 
 from microgradnet.autograd.function import Function
 from microgradnet.ops import _dual as D
-from microgradnet.ops._util import as_tensor, axis_args, normalize_axes, reduced_shape
+from microgradnet.ops._util import (
+    as_tensor,
+    axis_args,
+    float_operand,
+    normalize_axes,
+    reduced_shape,
+)
 from microgradnet.tensor import Tensor
 
 __all__ = [
@@ -115,9 +121,7 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
     tensor([2., 3.])
     """
     axis, keepdims = axis_args(axis, keepdims, kw, "mean")
-    x = as_tensor(x)
-    if x.data.dtype.kind not in "fc":
-        x = x.astype(np.float64)
+    x = float_operand(x)  # integers: the default float dtype
     return Mean.apply(x, _axes(axis, x, "mean"), keepdims)
 
 
@@ -179,7 +183,7 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Te
     tensor(1000.6932)
     """
     axis, keepdims = axis_args(axis, keepdims, kw, "logsumexp")
-    x = as_tensor(x)
+    x = float_operand(x)
     return LogSumExp.apply(x, _axes(axis, x, "logsumexp"), keepdims)
 
 
@@ -195,7 +199,9 @@ def _check_nonempty(x: Tensor, axes: tuple[int, ...] | None, op: str) -> None:
 
 class _Extremum(Function):
     """Shared rule of max/min: the gradient goes to the elements equal to the result, split
-    equally among ties (as PyTorch's amax/amin)."""
+    equally among ties (as PyTorch's amax/amin). NaN propagates (the result of a slice with a
+    NaN is NaN) and the slice's NaNs share its gradient, as PyTorch's ``max()``
+    (``evenly_distribute_backward``)."""
 
     __slots__ = ("axes", "keepdims")
     _forward_on_arrays = True
@@ -213,8 +219,7 @@ class _Extremum(Function):
     def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
         x, out = ctx.saved_tensors
         a, axes = x.data, ctx.axes
-        hit = a == np.reshape(out, reduced_shape(a.shape, axes))
-        w = hit / np.sum(hit, axis=axes, keepdims=True)  # ties share equally, as the VJP
+        w = _winners(a, out, axes)  # ties share equally, as the VJP
         return Sum.apply(t * Tensor._make(w.astype(t.data.dtype, copy=False), False, None),
                          axes, ctx.keepdims)
 
@@ -222,10 +227,20 @@ class _Extremum(Function):
     def backward(ctx: Any, grad: Tensor) -> Any:
         x, out = ctx.saved_tensors
         a, axes = D.value(x), ctx.axes
-        hit = a == np.reshape(D.value(out), reduced_shape(a.shape, axes))
-        w = hit / np.sum(hit, axis=axes, keepdims=True)  # ties share the gradient equally
+        w = _winners(a, D.value(out), axes)  # ties share the gradient equally
         w = w.astype(D.value(grad).dtype, copy=False)  # a constant: the winners don't move
         return _spread(grad, a.shape, axes, ctx.keepdims) * w, None, None
+
+
+def _winners(a: np.ndarray, out: Any, axes: Any) -> np.ndarray:
+    """1/k at each of the k elements equal to their slice's result (its NaNs if it is NaN)."""
+    out = np.reshape(out, reduced_shape(a.shape, axes))
+    hit = a == out
+    if a.dtype.kind in "fc":
+        nan = np.isnan(out)
+        if nan.any():
+            hit |= nan & np.isnan(a)
+    return hit / np.sum(hit, axis=axes, keepdims=True)
 
 
 class Max(_Extremum):
@@ -245,7 +260,9 @@ class Min(_Extremum):
 def max(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
     """Largest value over ``axis`` (all axes by default); values only, like NumPy's ``max``.
 
-    Tied maxima share the gradient equally. Use ``argmax`` for the position.
+    Tied maxima share the gradient equally. NaN propagates: a slice containing NaN has
+    maximum NaN, and its NaNs share the gradient (PyTorch's ``max()``). Use ``argmax`` for
+    the position.
 
     >>> import microgradnet as mg
     >>> mg.max(mg.tensor([[1.0, 5.0], [7.0, 2.0]]), axis=1)
@@ -261,7 +278,8 @@ def max(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
 def min(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
     """Smallest value over ``axis`` (all axes by default); values only, like NumPy's ``min``.
 
-    Tied minima share the gradient equally. Use ``argmin`` for the position.
+    Tied minima share the gradient equally; NaN propagates as in ``max``. Use ``argmin`` for
+    the position.
 
     >>> mg.min(mg.tensor([[3.0, 1.0], [0.0, 2.0]]), axis=1)
     tensor([1., 0.])
@@ -300,11 +318,55 @@ class Var(Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         (x,) = ctx.saved_tensors
-        shape, axes = D.value(x).shape, ctx.axes
-        dof = _count(shape, axes) - ctx.correction
-        scale = 2.0 / dof if dof > 0 else math.inf  # NumPy and PyTorch divide by max(dof, 0)
-        centred = x - D.mean(x, axis=axes, keepdims=True)
-        return _spread(grad, shape, axes, ctx.keepdims) * centred * scale, None, None, None
+        return _var_rule(grad, x, ctx.axes, ctx.keepdims, ctx.correction), None, None, None
+
+
+def _var_rule(grad: Any, x: Any, axes: Any, keepdims: bool, correction: float) -> Any:
+    """∂var/∂x · grad = grad · 2(x - x̄) / (n - correction), the rule var and std share."""
+    shape = D.value(x).shape
+    dof = _count(shape, axes) - correction
+    scale = 2.0 / dof if dof > 0 else math.inf  # NumPy and PyTorch divide by max(dof, 0)
+    centred = x - D.mean(x, axis=axes, keepdims=True)
+    return _spread(grad, shape, axes, keepdims) * centred * scale
+
+
+class Std(Function):
+    """Standard deviation √var over axes. Derivative: var's, times 1 / (2 std); 0 where the
+    std is 0 (a constant slice), as PyTorch's ``std_backward``, so training does not stop on
+    NaN. Second order is 0 there as well: the rule divides by std only where it is non-zero.
+    """
+
+    __slots__ = ("axes", "keepdims", "correction")
+    _forward_on_arrays = True
+    _dual_rules = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, axes: Any, keepdims: bool, correction: float) -> np.ndarray:
+        ctx.axes, ctx.keepdims, ctx.correction = axes, keepdims, correction
+        out = np.sqrt(np.asarray(np.var(x.data, axis=axes, ddof=correction, keepdims=keepdims)))
+        ctx.save_for_backward(x)
+        ctx.save_output(out)
+        return out
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        from microgradnet.ops.elementwise import where
+
+        (x,) = ctx.saved_tensors
+        out = ctx.saved_output
+        zero = out.data == 0
+        dvar = Var.jvp(ctx, t)
+        return where(zero, 0.0, dvar) / (2.0 * where(zero, 1.0, out))
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        (x,) = ctx.saved_tensors
+        out = ctx.saved_output
+        zero = D.value(out) == 0
+        if zero.any():  # mask the gradient first, so no 0 · inf appears at any order
+            grad, out = D.where(zero, 0.0, grad), D.where(zero, 1.0, out)
+        return (_var_rule(grad / (2.0 * out), x, ctx.axes, ctx.keepdims, ctx.correction),
+                None, None, None)
 
 
 def _correction(correction: Any, ddof: Any, unbiased: Any, op: str) -> float:
@@ -334,10 +396,8 @@ def _var(x: Any, axis: Any, keepdims: bool, correction: Any, ddof: Any, unbiased
          kw: dict[str, Any], op: str) -> Tensor:
     axis, keepdims = axis_args(axis, keepdims, kw, op)
     c = _correction(correction, ddof, unbiased, op)
-    x = as_tensor(x)
-    if x.data.dtype.kind not in "fc":
-        x = x.astype(np.float64)
-    return Var.apply(x, _axes(axis, x, op), keepdims, c)
+    x = float_operand(x)  # integers: the default float dtype
+    return (Std if op == "std" else Var).apply(x, _axes(axis, x, op), keepdims, c)
 
 
 def std(x: Any, axis: Any = None, keepdims: bool = False, correction: Any = None,
@@ -349,9 +409,7 @@ def std(x: Any, axis: Any = None, keepdims: bool = False, correction: Any = None
     >>> mg.std(mg.tensor([1.0, 2.0, 3.0, 4.0]), correction=0)
     tensor(1.118)
     """
-    from microgradnet.ops.elementwise import sqrt
-
-    return sqrt(_var(x, axis, keepdims, correction, ddof, unbiased, kw, "std"))
+    return _var(x, axis, keepdims, correction, ddof, unbiased, kw, "std")
 
 
 class Prod(Function):
@@ -505,15 +563,68 @@ class Norm2(Function):
         out = ctx.saved_output
         if not ctx.keepdims:
             out = D.reshape(out, reduced_shape(shape, axes))
+        g = _spread(grad, shape, axes, ctx.keepdims)
         zero = D.value(out) == 0
-        if zero.any():
-            out = D.where(zero, 1.0, out)  # there x = 0 as well, so x / 1 gives the 0 we want
-        return _spread(grad, shape, axes, ctx.keepdims) * x / out, None, None
+        if zero.any():  # there x = 0 too: 0, and 0 at second order (PyTorch masks x / ‖x‖)
+            g, out = D.where(zero, 0.0, g), D.where(zero, 1.0, out)
+        return g * x / out, None, None
+
+
+class NormP(Function):
+    """The p-norm (Σ|x|ᵖ)^(1/p) over axes, for p other than 1, 2 and ±inf (those have their
+    own rules). Derivative: sign(x)|x|ᵖ⁻¹ · ‖x‖¹⁻ᵖ, and 0 where x = 0 (PyTorch's
+    ``norm_backward`` masks the same places) instead of 0 · inf = NaN.
+    """
+
+    __slots__ = ("axes", "keepdims", "p")
+    _forward_on_arrays = True
+    _dual_rules = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, axes: Any, keepdims: bool, p: float) -> np.ndarray:
+        with np.errstate(divide="ignore"):  # p < 0: |0|ᵖ = inf, and the norm is 0
+            s = np.sum(np.abs(x.data) ** p, axis=axes, keepdims=keepdims)
+        out = np.asarray(s ** (1.0 / p))
+        ctx.axes, ctx.keepdims, ctx.p = axes, keepdims, p
+        ctx.save_for_backward(x)
+        ctx.save_output(out)
+        return out
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
+        (x,) = ctx.saved_tensors
+        w = _normp_weights(x, ctx.saved_output, ctx.axes, ctx.keepdims, ctx.p)
+        return Sum.apply(t * w, ctx.axes, ctx.keepdims)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Any:
+        (x,) = ctx.saved_tensors
+        w = _normp_weights(x, ctx.saved_output, ctx.axes, ctx.keepdims, ctx.p)
+        return _spread(grad, D.value(x).shape, ctx.axes, ctx.keepdims) * w, None, None, None
+
+
+def _normp_weights(x: Any, out: Any, axes: Any, keepdims: bool, p: float) -> Any:
+    """∂‖x‖ₚ/∂x = sign(x)|x|ᵖ⁻¹ · ‖x‖¹⁻ᵖ, with 0 at x = 0 and no inf · 0 at any order."""
+    shape = D.value(x).shape
+    if not keepdims:
+        out = D.reshape(out, reduced_shape(shape, axes))
+    xzero = D.value(x) == 0
+    mag = D.abs(x)
+    if xzero.any():
+        mag = D.where(xzero, 1.0, mag)
+    w = D.sign(x) * mag ** (p - 1.0)  # sign(0) = 0: the weight is 0 at x = 0
+    if p > 0:
+        ozero = D.value(out) == 0  # the whole slice is 0, and so is w
+        if ozero.any():
+            out = D.where(ozero, 1.0, out)
+    return w * out ** (1.0 - p)
 
 
 def norm(x: Any, p: Any = 2, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
     """Vector p-norm over ``axis`` (all elements by default): ``p`` = 2 (or ``'fro'``), 1,
-    ``inf`` (max |x|), ``-inf`` (min |x|) or any other positive number.
+    ``inf`` (max |x|), ``-inf`` (min |x|) or any other p > 0, (Σ|x|ᵖ)^(1/p).
+
+    The gradient at a zero norm is 0, as PyTorch's (a subgradient), so training continues.
 
     >>> import microgradnet as mg
     >>> mg.norm(mg.tensor([3.0, -4.0]))
@@ -524,9 +635,7 @@ def norm(x: Any, p: Any = 2, axis: Any = None, keepdims: bool = False, **kw: Any
     from microgradnet.ops.arithmetic import abs as abs_
 
     axis, keepdims = axis_args(axis, keepdims, kw, "norm")
-    x = as_tensor(x)
-    if x.data.dtype.kind not in "fc":
-        x = x.astype(np.float64)
+    x = float_operand(x)  # integers: the default float dtype
     if isinstance(p, str):
         if p != "fro":
             raise ValueError(f"norm: unsupported p={p!r}; use 'fro', 1, 2, inf, -inf or p > 0")
@@ -545,5 +654,5 @@ def norm(x: Any, p: Any = 2, axis: Any = None, keepdims: bool = False, **kw: Any
         _check_nonempty(x, axes, "norm")
         return Min.apply(abs_(x), axes, keepdims)
     if p > 0:
-        return Sum.apply(abs_(x) ** p, axes, keepdims) ** (1.0 / p)
+        return NormP.apply(x, axes, keepdims, float(p))
     raise ValueError(f"norm: unsupported p={p!r}; use 'fro', 1, 2, inf, -inf or p > 0")

@@ -489,7 +489,7 @@ def backward_frames(
     uses: dict[str, int] = {}
     for node in topological_order([output]):
         for target, k, _ in iter_edges(node):
-            key = (id(target), -1) if target._is_tensor else (id(target), k)
+            key = (id(target), -1) if isinstance(target, Tensor) else (id(target), k)
             tid = model.tensor_ids.get(key)
             if tid is not None:
                 uses[tid] = uses.get(tid, 0) + 1
@@ -577,7 +577,7 @@ def backward_frames(
                 passed.append(None)
                 continue
             target, out_nr, shape = edge
-            key = (id(target), -1) if target._is_tensor else (id(target), out_nr)
+            key = (id(target), -1) if isinstance(target, Tensor) else (id(target), out_nr)
             tid = model.tensor_ids.get(key)
             if arr is not None:
                 arr = _sum_to(arr, tuple(shape))

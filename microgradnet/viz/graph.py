@@ -150,7 +150,7 @@ def _known_tensors(ops: list[Function], outputs: list[Tensor]) -> dict[tuple[int
 
     def note(t: Any) -> None:
         if isinstance(t, Tensor) and t.grad_fn is not None:
-            known.setdefault((id(t.grad_fn), t._output_nr), t)
+            known.setdefault((id(t.grad_fn), t.output_nr), t)
 
     for t in outputs:
         note(t)
@@ -194,7 +194,7 @@ def _chain_middles(ops: list[Function], outs: list[Tensor], keep: set[int]) -> d
     runs: list[list[int]] = []
     for node in ops:
         edges = list(iter_edges(node))
-        if (len(edges) != 1 or edges[0][0]._is_tensor or num_outputs(node) != 1
+        if (len(edges) != 1 or isinstance(edges[0][0], Tensor) or num_outputs(node) != 1
                 or uses.get(id(node), 0) != 1 or id(node) in keep
                 or uses.get(id(edges[0][0]), 0) != 1):
             continue
@@ -225,21 +225,21 @@ def build_graph(*outputs: Any, params: Any = None, collapse_chains: bool = False
     model = GraphModel()
     model.modules = modules
     order = postorder(outs)  # forward order: the ids below number nodes in it
-    ops = [o for o in order if not o._is_tensor]
+    ops = [o for o in order if not isinstance(o, Tensor)]
     middles = _chain_middles(ops, outs, keep or set()) if collapse_chains else {}
     all_ops = ops
     if middles:
         ops = [o for o in ops if id(o) not in middles]
     notes: dict[int, Item] = {}
     known = _known_tensors(ops, outs)
-    out_keys = {(id(t.grad_fn), t._output_nr) if t.grad_fn is not None else (id(t), -1)
+    out_keys = {(id(t.grad_fn), t.output_nr) if t.grad_fn is not None else (id(t), -1)
                 for t in outs}
 
     # Output shapes of each op come from the edges that consume them (or the output tensors).
     shapes: dict[tuple[int, int], tuple[int, ...]] = {}
     for node in all_ops:
         for edge in iter_edges(node):
-            if not edge[0]._is_tensor:
+            if not isinstance(edge[0], Tensor):
                 shapes[(id(edge[0]), edge[1])] = tuple(edge[2])
     for (key, t) in known.items():
         shapes[key] = t.data.shape
@@ -247,7 +247,7 @@ def build_graph(*outputs: Any, params: Any = None, collapse_chains: bool = False
     tensor_item: dict[tuple[int, int], Item] = {}  # (id(node), k) or (id(leaf), -1) -> Item
     n_ops = n_tensors = 0
     for obj in order:
-        if obj._is_tensor:
+        if isinstance(obj, Tensor):
             kind = "parameter" if id(obj) in names else "input"
             it = model.add(Item(f"t{n_tensors}", kind, obj, -1))
             n_tensors += 1
@@ -296,7 +296,7 @@ def build_graph(*outputs: Any, params: Any = None, collapse_chains: bool = False
                 op.inputs.append(None if c is None else tensor_item[(id(c), -2)].id)
                 continue
             target, k, _ = edge
-            src = tensor_item[(id(target), -1) if target._is_tensor else (id(target), k)]
+            src = tensor_item[(id(target), -1) if isinstance(target, Tensor) else (id(target), k)]
             op.inputs.append(src.id)
             model.edges.append((src.id, op.id, i))
             if src.dtype is not None:
@@ -316,7 +316,7 @@ def build_graph(*outputs: Any, params: Any = None, collapse_chains: bool = False
             tensor_item[key] = it
             model.edges.append((op.id, it.id, None))
     for t in outs:
-        key = (id(t.grad_fn), t._output_nr) if t.grad_fn is not None else (id(t), -1)
+        key = (id(t.grad_fn), t.output_nr) if t.grad_fn is not None else (id(t), -1)
         model.outputs.append(tensor_item[key].id)
     model.hidden_total = sum(it.out_nr for it in notes.values())
     model.tensor_ids = {k: it.id for k, it in tensor_item.items()}

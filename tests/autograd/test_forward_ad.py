@@ -52,7 +52,9 @@ def test_the_primal_is_not_changed_and_tangents_broadcast() -> None:
     assert fwAD.unpack_dual(base).tangent is None
 
 
-def test_a_custom_function_without_jvp_names_itself_in_forward_mode() -> None:
+def _cube(with_jvp: bool) -> type[mg.Function]:
+    """x ** 3 as a custom Function, with or without a forward-mode rule."""
+
     class Cube(mg.Function):
         @staticmethod
         def forward(ctx: Any, x: Any) -> Any:
@@ -64,33 +66,30 @@ def test_a_custom_function_without_jvp_names_itself_in_forward_mode() -> None:
             (x,) = ctx.saved_tensors
             return grad * 3 * x * x
 
+        if with_jvp:
+            @staticmethod
+            def jvp(ctx: Any, tx: Any) -> Any:
+                (x,) = ctx.saved_tensors
+                return tx * 3 * x * x
+
+    return Cube
+
+
+@pytest.mark.parametrize("with_jvp", [False, True])
+def test_a_custom_function_in_forward_mode(with_jvp: bool) -> None:
+    """With a jvp rule it works in both modes; without one, forward mode names the op."""
+    cube = _cube(with_jvp)
     with fwAD.dual_level():
+        cube.apply(t(2.0))  # without tangents it runs as usual either way
         x = fwAD.make_dual(t(2.0), t(1.0))
-        with pytest.raises(RuntimeError, match=r"^cube: no forward-mode rule.*jvp\(ctx, "):
-            Cube.apply(x)
-        Cube.apply(t(2.0))  # without tangents it runs as usual
-
-
-def test_a_custom_function_with_jvp_works_in_both_modes() -> None:
-    class Cube(mg.Function):
-        @staticmethod
-        def forward(ctx: Any, x: Any) -> Any:
-            ctx.save_for_backward(x)
-            return x.data ** 3
-
-        @staticmethod
-        def jvp(ctx: Any, tx: Any) -> Any:
-            (x,) = ctx.saved_tensors
-            return tx * 3 * x * x
-
-        @staticmethod
-        def backward(ctx: Any, grad: Any) -> Any:
-            (x,) = ctx.saved_tensors
-            return grad * 3 * x * x
-
-    _, tangent = F.jvp(Cube.apply, t(2.0), t(1.0))
+        if not with_jvp:
+            with pytest.raises(RuntimeError, match=r"^cube: no forward-mode rule.*jvp\(ctx, "):
+                cube.apply(x)
+            return
+        assert fwAD.unpack_dual(cube.apply(x)).tangent.item() == 12.0
+    _, tangent = F.jvp(cube.apply, t(2.0), t(1.0))
     assert tangent.item() == 12.0
-    np.testing.assert_allclose(F.hessian(lambda x: Cube.apply(x).sum(), t([2.0])).data, [[12.0]])
+    np.testing.assert_allclose(F.hessian(lambda x: cube.apply(x).sum(), t([2.0])).data, [[12.0]])
 
 
 def test_functional_jvp_is_one_forward_pass_without_a_backward_sweep() -> None:

@@ -211,3 +211,19 @@ def test_doctests() -> None:
         res = doctest.testmod(module, extraglobs={"mg": mg, "F": F, "np": np,
                                                   "Linear": mg.nn.Linear})
         assert res.failed == 0, module.__name__
+
+
+def test_bce_with_logits_second_derivative_at_a_zero_logit() -> None:
+    """Regression: the recorded rule wrote log σ(x) as min(x, 0) − log(1 + e^−|x|), whose
+    derivative is 0 instead of σ(−x) = ½ at exactly x = 0 (a zero-initialised output layer),
+    so the second derivative there was wrong (found by the op database's gradgradcheck)."""
+    x = mg.tensor([0.0, 0.0, 1.5], dtype=mg.float64, requires_grad=True)
+    t = mg.tensor([1.0, 0.3, 0.0], dtype=mg.float64, requires_grad=True)
+    pw = np.array([2.0, 0.5, 1.0])
+    assert mg.gradgradcheck(lambda x, t: F.binary_cross_entropy_with_logits(x, t), (x, t))
+    assert mg.gradgradcheck(
+        lambda x, t: F.binary_cross_entropy_with_logits(x, t, pos_weight=pw), (x, t))
+    (gx,) = mg.grad(F.binary_cross_entropy_with_logits(x[:1], t[:1].detach()), x,
+                    create_graph=True)
+    (hxx,) = mg.grad(gx[0], x)
+    assert hxx.data[0] == pytest.approx(0.25)  # σ'(0)
