@@ -1,11 +1,12 @@
 """More elementwise math: inverse trigonometric and hyperbolic functions, ``exp2``, ``erfc``,
 ``arctan2``, ``hypot``, ``logaddexp``, and the rounding functions.
 
-Each derivative is written with microgradnet ops, in the numerically careful form: ``arcsin``'s
+Each derivative is written once, in the numerically careful form: ``arcsin``'s
 1/√((1 - x)(1 + x)) keeps its digits near ±1 where 1 - x² would not, ``arcsinh``'s 1/hypot(x, 1)
 never overflows, ``logaddexp`` computes log(eˣ + eʸ) without overflow and its derivative
 e^(x - out) never exceeds 1. The same expression gives the VJP (times the output gradient) and
-the JVP (times the input tangent).
+the JVP (times the input tangent), and runs on NumPy arrays in a plain backward sweep and on
+Tensors, recorded, with ``create_graph`` (``_dual_rules``, see ``ops/_dual.py``).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from microgradnet.autograd.function import Function
+from microgradnet.ops import _dual as D
 from microgradnet.ops._util import as_tensor
-from microgradnet.ops.elementwise import _erf_array, _pairwise, exp, sqrt, where
+from microgradnet.ops.elementwise import _erf_array, _pairwise
 from microgradnet.tensor import Tensor
 
 __all__ = [
@@ -53,13 +55,15 @@ def _d(x: Any) -> Any:
 
 
 class _Unary(Function):
-    """f(x) whose derivative f'(x) is ``_deriv(x)`` (microgradnet ops on the saved input).
+    """f(x) whose derivative f'(x) is ``_deriv(x)``, written once for arrays and Tensors (the
+    saved input is an array in a plain sweep, a Tensor in a recorded one or in forward mode).
 
     VJP: grad · f'(x); JVP: tangent · f'(x).
     """
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
     _f: Any = None
 
     @classmethod
@@ -68,11 +72,11 @@ class _Unary(Function):
         return cls._f(x.data)
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:  # pragma: no cover - every subclass defines it
+    def _deriv(x: Any) -> Any:  # pragma: no cover - every subclass defines it
         raise NotImplementedError
 
     @classmethod
-    def backward(cls, ctx: Any, grad: Tensor) -> Tensor:
+    def backward(cls, ctx: Any, grad: Any) -> Any:
         (x,) = ctx.saved_tensors
         return grad * cls._deriv(x)
 
@@ -89,8 +93,8 @@ class Arcsin(_Unary):
     _f = np.arcsin
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
-        return 1.0 / sqrt((1.0 - x) * (1.0 + x))
+    def _deriv(x: Any) -> Any:
+        return 1.0 / D.sqrt((1.0 - x) * (1.0 + x))
 
 
 class Arccos(_Unary):
@@ -100,8 +104,8 @@ class Arccos(_Unary):
     _f = np.arccos
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
-        return -1.0 / sqrt((1.0 - x) * (1.0 + x))
+    def _deriv(x: Any) -> Any:
+        return -1.0 / D.sqrt((1.0 - x) * (1.0 + x))
 
 
 class Arctan(_Unary):
@@ -111,7 +115,7 @@ class Arctan(_Unary):
     _f = np.arctan
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
+    def _deriv(x: Any) -> Any:
         return 1.0 / (x * x + 1.0)
 
 
@@ -122,8 +126,8 @@ class Sinh(_Unary):
     _f = np.sinh
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
-        return Cosh.apply(x)
+    def _deriv(x: Any) -> Any:
+        return D.cosh(x)
 
 
 class Cosh(_Unary):
@@ -133,8 +137,8 @@ class Cosh(_Unary):
     _f = np.cosh
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
-        return Sinh.apply(x)
+    def _deriv(x: Any) -> Any:
+        return D.sinh(x)
 
 
 class Arcsinh(_Unary):
@@ -144,8 +148,8 @@ class Arcsinh(_Unary):
     _f = np.arcsinh
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
-        return 1.0 / Hypot.apply(x, 1.0)
+    def _deriv(x: Any) -> Any:
+        return 1.0 / D.hypot(x, 1.0)
 
 
 class Arccosh(_Unary):
@@ -155,8 +159,8 @@ class Arccosh(_Unary):
     _f = np.arccosh
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
-        return 1.0 / (sqrt(x - 1.0) * sqrt(x + 1.0))
+    def _deriv(x: Any) -> Any:
+        return 1.0 / (D.sqrt(x - 1.0) * D.sqrt(x + 1.0))
 
 
 class Arctanh(_Unary):
@@ -166,7 +170,7 @@ class Arctanh(_Unary):
     _f = np.arctanh
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
+    def _deriv(x: Any) -> Any:
         return 1.0 / ((1.0 - x) * (1.0 + x))
 
 
@@ -181,8 +185,8 @@ class Erfc(_Unary):
         return _erf_array(a, complement=True)
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
-        return exp(-(x * x)) * -_TWO_OVER_SQRT_PI
+    def _deriv(x: Any) -> Any:
+        return D.exp(-(x * x)) * -_TWO_OVER_SQRT_PI
 
 
 class Exp2(Function):
@@ -190,6 +194,7 @@ class Exp2(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -198,7 +203,7 @@ class Exp2(Function):
         return out
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tensor:
+    def backward(ctx: Any, grad: Any) -> Any:
         return grad * (ctx.saved_output * _LN2)
 
     @staticmethod
@@ -305,6 +310,7 @@ class Arctan2(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, y: Any, x: Any) -> np.ndarray:
@@ -335,6 +341,7 @@ class Hypot(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
@@ -344,10 +351,10 @@ class Hypot(Function):
         return out
 
     @staticmethod
-    def _safe_out(ctx: Any) -> Tensor:
+    def _safe_out(ctx: Any) -> Any:
         out = ctx.saved_output
-        zero = out.data == 0
-        return where(zero, 1.0, out) if zero.any() else out  # there x = y = 0: 0 / 1 = 0
+        zero = D.value(out) == 0
+        return D.where(zero, 1.0, out) if zero.any() else out  # there x = y = 0: 0 / 1 = 0
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -373,6 +380,7 @@ class LogAddExp(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
@@ -386,7 +394,7 @@ class LogAddExp(Function):
         x, y = ctx.saved_tensors
         nx, ny = ctx.needs_input_grad
         out = ctx.saved_output
-        return (grad * exp(x - out) if nx else None), (grad * exp(y - out) if ny else None)
+        return (grad * D.exp(x - out) if nx else None), (grad * D.exp(y - out) if ny else None)
 
     @staticmethod
     def jvp(ctx: Any, tx: Any, ty: Any) -> Tensor:
@@ -394,9 +402,9 @@ class LogAddExp(Function):
         out = ctx.saved_output
         res: Any = 0.0
         if tx is not None:
-            res = tx * exp(x - out)
+            res = tx * D.exp(x - out)
         if ty is not None:
-            res = res + ty * exp(y - out)
+            res = res + ty * D.exp(y - out)
         return res
 
 
@@ -434,6 +442,7 @@ class _Rounding(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
     _f: Any = None
 
     @classmethod
@@ -441,10 +450,8 @@ class _Rounding(Function):
         return cls._f(x.data, *args)
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Any:
-        from microgradnet.creation import zeros_like
-
-        return zeros_like(grad), None
+    def backward(ctx: Any, grad: Any) -> Any:
+        return D.zeros_like(grad), None
 
     @staticmethod
     def jvp(ctx: Any, t: Tensor, *_: Any) -> None:
