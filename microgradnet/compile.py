@@ -25,6 +25,7 @@ import math
 import operator
 import sys
 import warnings
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -100,18 +101,21 @@ class _Program:
         self.fail(f"a NumPy call returned a {type(value).__name__} computed from traced arrays")
         return value
 
-    def guard(self, parts: list[Any], value: Any) -> None:
-        """Replay checks that ``parts`` evaluates to ``value`` again (else: run eagerly)."""
+    def guard(self, parts: list[Any], value: Any, at: int | None = None,
+              what: str = "a Python decision on array values") -> None:
+        """Replay checks that ``parts`` evaluates to ``value`` again (else: run eagerly); the
+        check goes at line ``at`` (default: here)."""
         if self.committed:
-            self.fail("a Python decision on array values comes after optimizer.step(), where "
-                      "the replay could not back out of it")
-        k = len(self.lines)
+            self.fail(f"{what} comes after optimizer.step(), where the replay could not back "
+                      "out of it")
+        k = len(self.lines) if at is None else at
         if isinstance(value, bool):
-            self.emit(["if bool(", *parts, f") is not {value}: raise _GuardFailed({k})"])
+            line = ["if bool(", *parts, f") is not {value}: raise _GuardFailed({k})"]
         elif isinstance(value, float) and not math.isfinite(value):
-            self.emit(["if not _same(", *parts, f", {value!r}): raise _GuardFailed({k})"])
+            line = ["if not _same(", *parts, f", {value!r}): raise _GuardFailed({k})"]
         else:
-            self.emit(["if ", *parts, f" != {value!r}: raise _GuardFailed({k})"])
+            line = ["if ", *parts, f" != {value!r}: raise _GuardFailed({k})"]
+        self.lines.insert(k, line)
 
     def check_write(self, target: Any) -> None:
         """An in-place write: into an input or parameter array, the replay cannot honour it."""
@@ -179,6 +183,7 @@ def _join(items: list[Any], sep: str = ", ") -> list[Any]:
 def _lit(x: Any, sub: bool = False) -> list[Any]:
     """The parts that spell value ``x`` in generated code (``sub``: inside ``[...]``)."""
     prog = _prog
+    assert prog is not None, "_lit is only called while tracing"
     t = type(x)
     if t is _Sym:
         return [x]
@@ -209,10 +214,10 @@ def _lit(x: Any, sub: bool = False) -> list[Any]:
         return ["{", *_join([[*_lit(k), ": ", *_lit(v)] for k, v in x.items()]), "}"]
     if isinstance(x, np.dtype):
         return [f"np.dtype({x.str!r})" if x.names is None else prog.ref(x, "dtype")]
-    if isinstance(x, type) and issubclass(x, np.generic) and getattr(np, x.__name__, None) is x:
-        return [f"np.{x.__name__}"]
-    if t is np.ndarray:
-        return [prog.ref(x, "c")]
+    if isinstance(x, type) and issubclass(x, np.generic):
+        tname = x.__name__
+        if getattr(np, tname, None) is x:
+            return [f"np.{tname}"]
     return [prog.ref(x, "c")]
 
 
@@ -221,19 +226,22 @@ def _call(fname: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any
     return [fname, "(", *_join(items), ")"]
 
 
-def _c(x: Any) -> Any:
-    """The concrete value behind traced arrays, through tuples, lists and dicts."""
+def _c(x: Any, tensors: bool = False) -> Any:
+    """The concrete value behind traced arrays, through tuples, lists and dicts (``tensors``:
+    tensors holding a traced array get their plain array back, in place)."""
     t = type(x)
     if t is _Sym:
         return x.v
     if t is tuple:
-        return tuple(_c(v) for v in x)
+        return tuple(_c(v, tensors) for v in x)
     if t is list:
-        return [_c(v) for v in x]
+        return [_c(v, tensors) for v in x]
     if t is dict:
-        return {k: _c(v) for k, v in x.items()}
+        return {k: _c(v, tensors) for k, v in x.items()}
     if t is _Scalar:
         return x.raw
+    if tensors and isinstance(x, Tensor) and type(x.data) is _Sym:
+        x.data = x.data.v
     return x
 
 
@@ -448,21 +456,20 @@ for _op, _sym in _INFIX.items():
         setattr(_Sym, "__i" + _op[2:], _inplace(_op, _sym))
 
 
-def _unary(op: str, sym: str) -> Callable[..., Any]:
+def _unary(op: str, before: str, after: str = "") -> Callable[..., Any]:
     fn = getattr(operator, op)
 
     def method(self: _Sym) -> Any:
         value = fn(self.v)
         prog = _prog
-        return value if prog is None else prog.new(value, [sym, self])
+        return value if prog is None else prog.new(value, [before, self, after])
 
     return method
 
 
-_Sym.__neg__ = _unary("neg", "-")  # type: ignore[attr-defined]
-_Sym.__pos__ = _unary("pos", "+")  # type: ignore[attr-defined]
-_Sym.__invert__ = _unary("invert", "~")  # type: ignore[attr-defined]
-_Sym.__abs__ = _unary("abs", "abs(")  # type: ignore[attr-defined]
+for _op, _before, _after in (("neg", "-", ""), ("pos", "+", ""), ("invert", "~", ""),
+                             ("abs", "abs(", ")")):
+    setattr(_Sym, f"__{_op}__", _unary(_op, _before, _after))
 
 
 class _Method:
@@ -491,25 +498,21 @@ class _Scalar(float):
     it is specialised (a guard checks the replay sees the same value)."""
 
     _done = False
+    sym: _Sym
+    prog: _Program
+    at: int
+    raw: float
 
     def __new__(cls, value: float, sym: _Sym, prog: _Program) -> _Scalar:
         self = super().__new__(cls, value)
-        self.sym, self.prog, self.at = sym, prog, len(prog.lines)  # type: ignore[attr-defined]
-        self.raw = value  # type: ignore[attr-defined]
+        self.sym, self.prog, self.at, self.raw = sym, prog, len(prog.lines), value
         return self
 
     def _specialize(self) -> None:
         if not self._done:
             self._done = True
-            prog = self.prog  # type: ignore[attr-defined]
-            at = self.at  # type: ignore[attr-defined]
-            v = self.raw  # type: ignore[attr-defined]
-            if prog.committed:
-                prog.fail("a value from .item() is used in Python after optimizer.step()")
-            line = (["if not _same(", self.sym, f".item(), {v!r}): raise _GuardFailed({at})"]
-                    if not math.isfinite(v) else
-                    ["if ", self.sym, f".item() != {v!r}: raise _GuardFailed({at})"])
-            prog.lines.insert(at, line)
+            self.prog.guard([self.sym, ".item()"], self.raw, self.at,
+                            "a value from .item() used in Python")
 
 
 def _scalar_method(name: str) -> Callable[..., Any]:
@@ -574,81 +577,200 @@ def _creation_traced(name: str, orig: Callable[..., Any]) -> Callable[..., Any]:
 _CREATION = ("zeros", "ones", "empty", "full", "arange", "eye", "identity")
 
 
-def _sgd_kind(opt: Any) -> Any:
-    """What decides the shape of an SGD update: the parameter lists (by identity and length)
-    and which options are active."""
-    return (opt.nonfinite, tuple(
-        (id(g["params"]), len(g["params"]), g["momentum"] != 0, g["weight_decay"] != 0,
-         g["dampening"] != 0, bool(g["nesterov"]), bool(g["maximize"]), g["momentum_form"])
+_FUSED = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad")  # elementwise updates, per parameter
+
+
+def _opt_kind(opt: Any) -> Any:
+    """What decides the shape of an update: the parameter lists (by identity and length), the
+    state dict, and each option that switches a branch (flags, strings, whether a number is
+    zero). Numbers such as ``lr`` are not part of it: the update reads them at call time."""
+    return (opt.nonfinite, id(opt.state), tuple(
+        (id(g["params"]), len(g["params"]), tuple(
+            (k, v if v is None or isinstance(v, (bool, str)) else
+             v != 0 if isinstance(v, (int, float, np.number)) else None)
+            for k, v in g.items() if k != "params"))
         for g in opt.param_groups))
 
 
-def _finite(*grads: np.ndarray) -> bool:
-    """All gradients finite? A sum of squares is finite if every element is: one ``np.vdot``
-    per gradient, and the exact test only if the sum is not finite (NaN, inf or overflow)."""
-    for g in grads:
-        if not all_finite(g):
+def _held_elsewhere(t: Tensor) -> bool:
+    """Whether anything besides ``t`` refers to its array (a name, a view, a list)."""
+    getrefcount = getattr(sys, "getrefcount", None)
+    return getrefcount is None or getrefcount(t.data) > 2  # t, and getrefcount's argument
+
+
+class _FlatStep:
+    """``optimizer.step()`` in the replay: the optimizer's own ``_update`` run once per
+    parameter group on flat arrays. Each parameter's ``.data``, its gradient and its state
+    buffers become views into one array per kind, so the finite check is one call and each
+    line of the update one NumPy call for all parameters, bit for bit the per-parameter result
+    (the updates of SGD, Adam, AdamW, RMSprop and Adagrad are elementwise).
+
+    The gradient buffer always exists (the replay writes gradients into it). Parameters and
+    buffers move into flat arrays only when nothing else refers to their arrays (which would
+    silently go stale); otherwise, or when the options changed, ``step()`` is the optimizer's
+    own. ``intact()`` (checked when a replay starts) notices ``p.data`` or a buffer replaced."""
+
+    def __init__(self, opt: Optimizer) -> None:
+        self.opt = opt
+        self.groups = [list(g["params"]) for g in opt.param_groups]
+        self.params = [p for ps in self.groups for p in ps]
+        dtype = self.params[0].data.dtype
+        sizes = [p.data.size for p in self.params]
+        self.bounds = list(itertools.accumulate(sizes, initial=0))
+        self.grad = np.zeros(self.bounds[-1], dtype)
+        self.grads = [self._view(self.grad, i) for i in range(len(self.params))]
+        self.kind: Any = None  # set once built
+        self.state: Any = None
+        self.retired = False
+        self.views: list[tuple[Any, np.ndarray]] = []  # (tensor, the view its .data must be)
+        self.flat: list[tuple[Tensor, np.ndarray, dict[str, Any], list[Tensor]]] = []
+
+    def _view(self, flat: np.ndarray, i: int) -> np.ndarray:
+        return flat[self.bounds[i]:self.bounds[i + 1]].reshape(self.params[i].data.shape)
+
+    def _group_span(self, gi: int) -> slice:
+        start = sum(len(ps) for ps in self.groups[:gi])
+        return slice(self.bounds[start], self.bounds[start + len(self.groups[gi])])
+
+    def build(self) -> bool:
+        """Move parameters and state buffers into flat arrays (their values copied)."""
+        opt, params = self.opt, self.params
+        states = [opt.state.get(p, {}) for p in params]
+        names = set(states[0])
+        if any(set(s) != names for s in states):
             return False
+        arrays = [k for k in names if isinstance(states[0][k], Tensor)]
+        numbers = [k for k in names if k not in arrays]
+        for k in numbers:  # e.g. "step": one value per group after the move
+            for ps in self.groups:
+                if any(opt.state[p][k] != opt.state[ps[0]][k] for p in ps):
+                    return False
+        owners = params + [s[k] for s in states for k in arrays]
+        if any(type(t.data) is not np.ndarray or t.data.dtype != self.grad.dtype
+               or _held_elsewhere(t) for t in owners):
+            return False
+        views: list[tuple[Any, np.ndarray]] = []
+        flats: dict[str, np.ndarray] = {}
+        for k, owners in [("", params)] + [(k, [s[k] for s in states]) for k in arrays]:
+            flat = flats[k] = np.concatenate([t.data.ravel() for t in owners])
+            for i, t in enumerate(owners):
+                t.data = self._view(flat, i)
+                views.append((t, t.data))
+        self.views = views
+        self.state = opt.state
+        self.flat = []
+        for ps, span in zip(self.groups, self._spans()):
+            fstate: dict[str, Any] = {k: _tensor(flats[k][span]) for k in arrays}
+            fstate.update((k, opt.state[ps[0]][k]) for k in numbers)
+            self.flat.append((_tensor(flats[""][span]), self.grad[span], fstate, ps))
+        self.kind = _opt_kind(opt)
+        return True
+
+    def _spans(self) -> list[slice]:
+        return [self._group_span(gi) for gi in range(len(self.groups))]
+
+    def intact(self) -> bool:
+        """Every parameter and buffer still holds its view (else: trace again)."""
+        if self.retired or self.views and self.opt.state is not self.state:
+            return False  # another layout took over, or load_state_dict() replaced the state
+        for t, v in self.views:
+            if t.data is not v:
+                return False
+        return True
+
+    def step(self) -> None:
+        opt = self.opt
+        if self.kind != _opt_kind(opt) or not all_finite(self.grad):
+            opt.step()  # another kind of update or no flat layout; NaN/inf: raise or skip
+            return
+        state = opt.state
+        todo = []
+        for (w, g, fstate, ps), group in zip(self.flat, opt.param_groups):
+            sts = [state[p] for p in ps]
+            for k in fstate:
+                if type(fstate[k]) is not Tensor:  # a counter such as "step"
+                    v = fstate[k] = sts[0].get(k)
+                    if any(s.get(k) != v for s in sts):
+                        opt.step()  # the counters moved apart (an eager step skipped one)
+                        return
+            todo.append((w, g, fstate, sts, group))
+        for w, g, fstate, sts, group in todo:
+            opt._update(w, g, fstate, group)
+            for k, v in fstate.items():
+                if type(v) is not Tensor:
+                    for s in sts:
+                        s[k] = v
+        for p in self.params:
+            p._bump()
+
+
+_FLAT: weakref.WeakKeyDictionary[Optimizer, _FlatStep] = weakref.WeakKeyDictionary()
+
+
+def _fused_step(trace: _Trace, opt: Optimizer, ref: _Ref) -> bool:
+    """Write ``opt.step()`` as a fused step over flat arrays (see ``_FlatStep``), the
+    gradients produced straight into its buffer (``out=``). False: keep the plain call."""
+    if type(opt).__name__ not in _FUSED or type(opt).__module__.split(".")[:2] != [
+            "microgradnet", "optim"]:
+        return False
+    prog = trace.prog
+    params = [p for g in opt.param_groups for p in g["params"]]
+    dtype = params[0].data.dtype
+    for p in params:
+        sym = trace.grad_syms.get(id(p))
+        if (sym is None or p.grad is None or p.grad.data is not sym.v or id(p) not in
+                trace.grad_lines or p.data.dtype != dtype or sym.v.dtype != dtype):
+            return False  # a gradient the trace did not deliver: let step() look
+    flat = _FLAT.get(opt)
+    if flat is None or [list(g["params"]) for g in opt.param_groups] != flat.groups or any(
+            p.data.shape != v.shape for p, v in zip(params, flat.grads)) or not flat.intact():
+        flat = _FlatStep(opt)
+    trace.flats.append(flat)
+    fref = prog.ref(flat, "flat")
+    done: set[int] = set()
+    for i, p in enumerate(params):
+        sym = trace.grad_syms[id(p)]
+        gref = prog.ref(flat.grads[i], "g_" + trace.names.get(id(p), "w") + "_")
+        at = trace.grad_lines[id(p)]
+        if id(sym) in done or not _write_into(prog, sym, gref):
+            prog.lines[at] = ["np.copyto(", gref, ", ", sym, "); ",
+                              *prog.lines[at][:1], ".grad = _tensor(", gref, ")"]
+        done.add(id(sym))
+    name = type(opt).__name__
+    prog.start_guards.append(f"if not {fref.name}.intact(): raise _GuardFailed('layout')")
+    prog.emit([f"# ---- {ref.name}.step(), fused: {name}._update once over flat arrays that "
+               "hold every parameter, gradient and buffer"])
+    prog.emit([fref, ".step()"])
     return True
 
 
-def _fused_sgd(trace: _Trace, opt: Any, ref: _Ref) -> bool:
-    """``SGD.step()`` written out over all parameters (the same NumPy calls as
-    ``SGD._update``, without its per-parameter bookkeeping); hyper-parameters are read at
-    call time. If the kind of update changed, or a gradient is not finite, the replay calls
-    ``opt.step()`` itself, which raises or skips as eagerly."""
-    from microgradnet.optim.sgd import SGD
+_UFUNC_OF = {" + ": "np.add", " - ": "np.subtract", " * ": "np.multiply", " / ": "np.divide",
+             " @ ": "np.matmul"}
 
-    if type(opt) is not SGD or any(g["momentum_form"] != "pytorch" for g in opt.param_groups):
+
+def _write_into(prog: _Program, sym: _Sym, out: _Ref) -> bool:
+    """Make the line that computes ``sym`` write into array ``out`` (``out=``), if it is a
+    NumPy call, an arithmetic operator or ``.sum``: then ``sym`` is ``out`` from there on."""
+    for parts in reversed(prog.lines):
+        if len(parts) > 2 and parts[0] is sym and parts[1] == " = ":
+            break
+    else:
         return False
-    prog = trace.prog
-    plan = []
-    for g in opt.param_groups:
-        for p in g["params"]:
-            sym = trace.grad_syms.get(id(p))
-            if p.grad is None:
-                if id(p) not in trace.cleared:
-                    return False  # its .grad at replay time is unknown: let step() look
-                continue
-            if sym is None or p.grad.data is not sym.v:
-                return False  # a gradient the trace did not deliver
-            plan.append((g, p, sym))
-    kind = prog.ref(_sgd_kind(opt), "kind")
-    grads = [sym for _, _, sym in plan]
-    o = ref.name
-    prog.emit([f"# ---- {o}.step(), fused: SGD's update over every parameter"])
-    prog.emit([f"if _sgd_kind({o}) != ", kind, " or not _finite(", *_join(grads), "):"])
-    prog.emit([f"    {o}.step()  # another kind of update, or a non-finite gradient"])
-    prog.emit(["else:"])
-    prog.emit([f"    state = {o}.state"])
-    for gi, g in enumerate(opt.param_groups):
-        if not any(pg is g for pg, _, _ in plan):
-            continue
-        prog.emit([f"    hp = {o}.param_groups[{gi}]"])
-        prog.emit([f"    lr{gi}, mu{gi}, wd{gi}, damp{gi} = hp['lr'], hp['momentum'], "
-                   "hp['weight_decay'], hp['dampening']"])
-        for pg, p, sym in plan:
-            if pg is not g:
-                continue
-            pref = prog.ref(p, "P")
-            prog.emit(["    w = ", pref, ".data"])
-            prog.emit(["    g = ", "-" if g["maximize"] else "", sym])
-            if g["weight_decay"] != 0:
-                prog.emit([f"    g = g + wd{gi} * w"])
-            if g["momentum"] != 0:
-                add = "g" if g["dampening"] == 0 else f"(1 - damp{gi}) * g"
-                prog.emit(["    st = state[", pref, "]"])
-                prog.emit(["    buf = st.get('momentum_buffer')"])
-                prog.emit(["    if buf is None:"])
-                prog.emit(["        buf = st['momentum_buffer'] = "
-                           "_tensor(np.array(g, dtype=w.dtype))"])
-                prog.emit(["    else:"])
-                prog.emit([f"        b = buf.data; b *= mu{gi}; "
-                           f"np.add(b, {add}, out=b, casting='unsafe')"])
-                prog.emit([f"    g = g + mu{gi} * buf.data" if g["nesterov"] else
-                           "    g = buf.data"])
-            prog.emit([f"    np.subtract(w, lr{gi} * g, out=w, casting='unsafe')"])
-            prog.emit(["    ", pref, "._bump()"])
+    if sym.v.shape != out.obj.shape or sym.v.dtype != out.obj.dtype:
+        return False
+    rhs = parts[2:]
+    if len(rhs) == 3 and rhs[1] in _UFUNC_OF:  # a @ b -> np.matmul(a, b, out=...)
+        parts[2:] = [_UFUNC_OF[rhs[1]], "(", rhs[0], ", ", rhs[2], ", out=", out, ")"]
+        return True
+    head = rhs[0]
+    is_call = (type(head) is str and head.startswith("np.") and rhs[1] == "(" and rhs[-1] == ")"
+               and isinstance(getattr(np, head[3:], None), np.ufunc))
+    is_sum = (len(rhs) > 3 and type(head) is _Sym and rhs[1] == ".sum" and rhs[2] == "("
+              and rhs[-1] == ")")
+    if not (is_call or is_sum) or any(type(x) is str and "out=" in x for x in rhs):
+        return False
+    empty = rhs[-2] == "("
+    parts[-1:] = [*([] if empty else [", "]), "out=", out, ")"]
     return True
 
 
@@ -684,11 +806,13 @@ class _Trace:
         self.modules: list[Module] = []
         self.names: dict[int, str] = {}
         self.counts: dict[str, int] = {}
-        self.backward_classes: dict[type, Any] = {}
+        self.backward_classes: dict[Any, Any] = {}  # class -> its own backward
         self.seen: list[Tensor] = []  # every tensor ever adopted
         self.fixed: dict[int, str] = {}  # id(Sym) -> name, for the step's own arguments
         self.grad_syms: dict[int, _Sym] = {}  # id(param) -> the gradient array delivered
         self.node_out: dict[int, str] = {}  # id(node) -> name of its output, for grad names
+        self.grad_lines: dict[int, int] = {}  # id(param) -> the line assigning its .grad
+        self.flats: list[_FlatStep] = []  # fused optimizer steps, built once the trace is done
 
     # -- tensors entering the trace ------------------------------------------------------------
     def adopt(self, t: Tensor, name: str | None = None) -> None:
@@ -737,6 +861,7 @@ class _Trace:
             if sym.name in ("t", "grad"):
                 sym.name = "d" + self.names.get(id(p), "w")  # dL/dw, named after w
             self.grad_syms[id(p)] = sym
+            self.grad_lines[id(p)] = len(prog.lines)
             prog.emit([ref, ".grad = _tensor(", sym, ")"])
             if id(p) not in self.cleared:
                 prog.start_guards.append(f"if {ref.name}.grad is not None: raise _GuardFailed(0)")
@@ -828,7 +953,7 @@ class _Trace:
             if set_to_none:
                 self.cleared.update(id(p) for p in params)
         ref = prog.ref(obj, "opt" if isinstance(obj, Optimizer) else "module")
-        if not (method == "step" and _fused_sgd(self, obj, ref)):
+        if not (method == "step" and _fused_step(self, obj, ref)):
             prog.emit([ref, *_call(f".{method}", args, kwargs)])
         global _prog
         _prog = None  # the call runs on plain arrays and writes nothing down
@@ -918,6 +1043,7 @@ class CompiledStep:
         self.replays = 0
         self.checked = 0
         self._warned = False
+        self._pending: list[_FlatStep] = []
         self.__name__ = getattr(fn, "__name__", "step")
         self.__doc__ = getattr(fn, "__doc__", None)
 
@@ -937,16 +1063,18 @@ class CompiledStep:
                                "hashable Python value", args, kwargs)
         replay = self.cache.get(key)
         if replay is None:
-            return self._trace(key, args)
+            out = self._trace(key, args)
+            self._build_flats()  # now that the trace's own references to arrays are gone
+            return out
         self.cache.move_to_end(key)
         if self.checked < self.check:
             return self._checked(replay, args)
         try:
             out = replay.run(*args)
-        except _GuardFailed:
+        except _GuardFailed as e:
             replay.misses += 1
-            if replay.misses > 2 and replay.misses > replay.hits:
-                self.cache.pop(key, None)
+            if e.args == ("layout",) or replay.misses > 2 and replay.misses > replay.hits:
+                self.cache.pop(key, None)  # trace again on the next call
             return self.fn(*args)
         replay.hits += 1
         self.replays += 1
@@ -1048,7 +1176,7 @@ class CompiledStep:
             for t in trace.made:
                 if type(t.data) is _Sym:
                     t.data = t.data.v
-        result = _plain(result)
+        result = _c(result, tensors=True)
         if gen.bit_generator.state != rng_before:
             prog.fail("the step draws random numbers (dropout in training mode?): the replay "
                       "would reuse the same ones")
@@ -1066,12 +1194,23 @@ class CompiledStep:
                 warnings.warn(f"mg.compile({self.__name__}): running eagerly: {prog.invalid}",
                               RuntimeWarning, stacklevel=3)
             return result
+        assert ret is not None  # else the trace was marked invalid above
         replay = _Replay(prog, names, ret, trace, self.__name__)
         self.code = replay.code
         self.cache[key] = replay
+        self._pending = trace.flats
         while len(self.cache) > self.cache_size:
             self.cache.popitem(last=False)
         return result
+
+    def _build_flats(self) -> None:
+        for flat in self._pending:
+            old = _FLAT.get(flat.opt)
+            if old is not None and old is not flat:
+                old.retired, old.views = True, []  # its replays trace again
+            if (flat.kind is None or not flat.intact()) and flat.build():
+                _FLAT[flat.opt] = flat
+        self._pending = []
 
     # -- checking ---------------------------------------------------------------------------
     def _checked(self, replay: _Replay, args: tuple[Any, ...]) -> Any:
@@ -1080,7 +1219,9 @@ class CompiledStep:
         state = _State(replay)
         try:
             got = replay.run(*args)
-        except _GuardFailed:
+        except _GuardFailed as e:
+            if e.args == ("layout",):
+                self.cache.pop(next(k for k, r in self.cache.items() if r is replay), None)
             state.restore()
             return self.fn(*args)
         after = state.capture()
@@ -1110,7 +1251,7 @@ class _Replay:
         body = prog.render(f"{name}_compiled", params, ret, trace.fixed)
         ns: dict[str, Any] = {"np": np, "_GuardFailed": _GuardFailed, "_tensor": _tensor,
                               "_same": _same, "operator": operator, "float": builtins.float,
-                              "_sgd_kind": _sgd_kind, "_finite": _finite}
+                              }
         for r in prog.consts.values():
             ns[r.name] = r.obj
         head, rest = body.split("\n", 1)
@@ -1145,47 +1286,28 @@ def _unique(items: list[Any]) -> list[Any]:
     return out
 
 
-def _plain(x: Any) -> Any:
-    t = type(x)
-    if t is _Sym:
-        return x.v
-    if t is _Scalar:
-        return x.raw
-    if t is tuple:
-        return tuple(_plain(v) for v in x)
-    if t is list:
-        return [_plain(v) for v in x]
-    if t is dict:
-        return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, Tensor) and type(x.data) is _Sym:
-        x.data = x.data.v
-    return x
-
-
 def _output_parts(x: Any, prog: _Program) -> list[Any] | None:
     """How the replay builds the step's return value, or None when it cannot."""
     t = type(x)
     if x is None or t in (bool, int, str):
         return [repr(x)]
     if t is _Scalar:
-        return [x.sym, ".item()"]  # type: ignore[attr-defined]
+        return [x.sym, ".item()"]
     if isinstance(x, Tensor):
         if type(x.data) is _Sym:
             return ["_tensor(", x.data, ")"]
         return None
     if t is _Sym:
         return [x]
-    if t in (tuple, list):
-        items = [_output_parts(v, prog) for v in x]
-        if any(i is None for i in items):
+    if t in (tuple, list, dict):
+        found = [_output_parts(v, prog) for v in (x.values() if t is dict else x)]
+        items = [i for i in found if i is not None]
+        if len(items) < len(found):
             return None
-        inner = _join(items)  # type: ignore[arg-type]
+        if t is dict:
+            return ["{", *_join([[repr(k), ": ", *i] for k, i in zip(x, items)]), "}"]
+        inner = _join(list(items))
         return ["(", *inner, ",)" if len(x) == 1 else ")"] if t is tuple else ["[", *inner, "]"]
-    if t is dict:
-        items = [_output_parts(v, prog) for v in x.values()]
-        if any(i is None for i in items):
-            return None
-        return ["{", *_join([[repr(k), ": ", *i] for k, i in zip(x, items)]), "}"]
     return None
 
 

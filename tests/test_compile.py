@@ -112,11 +112,22 @@ OPTIMIZERS = {
 }
 
 
+def _flat(fn: CompiledStep):
+    """The fused optimizer step of a compiled step's latest trace (None: a plain step())."""
+    from microgradnet.compile import _FlatStep
+
+    ns = next(reversed(fn.cache.values())).run.__globals__
+    return next((v for v in ns.values() if isinstance(v, _FlatStep)), None)
+
+
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_optimizers_bit_for_bit(name: str) -> None:
     batches = [_data("real", seed=s) for s in range(2)]
-    _twins(lambda: mg.nn.MLP([5, 8, 3], activation="relu"), OPTIMIZERS[name], F.mse_loss,
-           batches)
+    fn = _twins(lambda: mg.nn.MLP([5, 8, 3], activation="relu"), OPTIMIZERS[name], F.mse_loss,
+                batches)
+    flat = _flat(fn)
+    assert flat is not None and flat.kind is not None  # fused over flat arrays, every kind
+    assert all(p.data.base is flat.views[0][1].base for p in flat.params)
 
 
 @pytest.mark.parametrize("sched", [
@@ -474,7 +485,7 @@ def test_fused_sgd_update_follows_changed_options_and_nonfinite_gradients() -> N
             fn(bad, y)  # nothing is updated, as eagerly
         runs.append([p.data.tobytes() for p in model.parameters()])
         if comp:
-            assert "SGD's update" in fn.code and fn.fallback_reason is None
+            assert "SGD._update once over flat arrays" in fn.code and fn.fallback_reason is None
     assert runs[0] == runs[1]
 
 
@@ -488,3 +499,126 @@ def test_all_finite_sees_overflowing_but_finite_values_and_every_nonfinite() -> 
         a[2, 1] = bad
         assert not all_finite(a)
         assert not all_finite(a.T)  # non-contiguous
+
+
+def test_python_abs_and_unary_operators_on_traced_arrays() -> None:
+    """A custom op may use Python's unary operators on arrays: ``abs(a)`` was written down
+    without its closing parenthesis, so the generated code did not compile."""
+
+    class AbsPlus(mg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return abs(-x.data) + (+x.data)
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * (x.sign() + 1)
+
+    runs = []
+    for comp in (False, True):
+        w = mg.tensor([1.5, -2.0, 0.5], requires_grad=True)
+        opt = mg.optim.SGD([w], lr=0.1)
+
+        def step(w=w, opt=opt):
+            opt.zero_grad()
+            loss = AbsPlus.apply(w).sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn = mg.compile(step) if comp else step
+        runs.append([fn().item() for _ in range(4)] + [w.data.tobytes()])
+    assert fn.fallback_reason is None and fn.replays >= 1 and "abs(" in fn.code
+    assert runs[0] == runs[1]
+
+
+# --------------------------------------------------------------------------- the flat layout
+
+
+def _sgd_twins(change=None, steps: int = 8):
+    """Eager and compiled training of the same MLP; ``change(i, model, opt)`` runs before
+    step ``i`` in both. Returns (eager, compiled) parameter bytes and the compiled step."""
+    runs = []
+    for comp in (False, True):
+        mg.manual_seed(0)
+        model = mg.nn.MLP([5, 4, 3], activation="tanh")
+        opt = mg.optim.Adam(model.parameters(), lr=0.01)
+
+        def step(x, y, model=model, opt=opt):
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn = mg.compile(step) if comp else step
+        x, y = _data("real")
+        for i in range(steps):
+            if change is not None:
+                change(i, model, opt)
+            fn(x, y)
+        runs.append([p.data.tobytes() for p in model.parameters()])
+    return runs[0], runs[1], fn
+
+
+def test_flat_layout_parameters_become_views_of_one_array() -> None:
+    eager, comp, fn = _sgd_twins()
+    assert eager == comp
+    flat = _flat(fn)
+    w = flat.flat[0][0].data
+    assert all(np.shares_memory(p.data, w) for p in flat.params)
+    assert all(np.shares_memory(v.data, flat.flat[0][2]["exp_avg"].data)
+               for v in (fn.fn.__defaults__[1].state[p]["exp_avg"] for p in flat.params))
+
+
+def test_flat_layout_is_not_taken_when_an_outside_reference_would_go_stale() -> None:
+    held = []
+
+    def hold(i, model, opt):
+        if i == 0:
+            held.append(model.layers[0].weight.data)  # a user keeps the array
+
+    eager, comp, fn = _sgd_twins(hold)
+    assert eager == comp
+    assert _flat(fn).kind is None  # not moved: the optimizer's own step() runs
+    w = fn.fn.__defaults__[0].layers[0].weight
+    assert w.data is held[-1] and w.data.tobytes() == comp[0]  # the held array is current
+
+
+def test_replaced_parameter_data_or_optimizer_state_traces_again() -> None:
+    def replace(i, model, opt):
+        if i == 3:
+            w = model.layers[0].weight
+            w.data = w.data.copy()  # a new array: the flat layout no longer holds it
+        if i == 5:
+            opt.load_state_dict(opt.state_dict())  # new state buffers
+
+    eager, comp, fn = _sgd_twins(replace)
+    assert eager == comp
+    assert fn.traces == 3 and _flat(fn).kind is not None and _flat(fn).intact()
+
+
+def test_gradient_buffers_are_reused_between_replays() -> None:
+    """Documented: a gradient held from the previous step is overwritten by the next one."""
+    mg.manual_seed(0)
+    model = mg.nn.MLP([5, 3])
+    opt = mg.optim.SGD(model.parameters(), lr=0.1)
+
+    @mg.compile
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    (x, y), (x2, y2) = _data("real"), _data("real", seed=1)
+    step(x, y), step(x, y), step(x, y)  # traced, checked against eager, replayed
+    g = model.layers[0].weight.grad
+    before = g.data.copy()
+    step(x2, y2)
+    assert model.layers[0].weight.grad is not g  # a new tensor each step ...
+    assert np.shares_memory(model.layers[0].weight.grad.data, g.data)  # ... on the same buffer
+    assert g.data.tobytes() != before.tobytes()

@@ -16,7 +16,7 @@ import numpy as np
 from microgradnet.autograd.function import Function
 from microgradnet.ops import _dual as D
 from microgradnet.ops._util import as_tensor
-from microgradnet.tensor import Tensor
+from microgradnet.tensor import Tensor, get_default_dtype
 
 __all__ = ["cumsum", "cumprod", "diff"]
 
@@ -34,9 +34,15 @@ def _axis(x: Tensor, axis: Any, kw: dict[str, Any], op: str) -> tuple[Tensor, in
     nd = max(x.ndim, 1)
     if not -nd <= int(axis) < nd:
         raise ValueError(f"{op}: axis {axis} is out of range for a tensor of shape {x.shape}")
-    if x.ndim == 0:
-        return x.reshape(1), 0
     return x, int(axis) % nd
+
+
+def _scan(op: type[Function], x: Any, axis: Any, kw: dict[str, Any], name: str) -> Tensor:
+    """``op`` along ``axis``; a 0-d tensor with axis 0 or -1 stays 0-d (PyTorch)."""
+    x, ax = _axis(as_tensor(x), axis, kw, name)
+    if x.ndim == 0:
+        return op.apply(x.reshape(1), 0).reshape(())
+    return op.apply(x, ax)
 
 
 def _reverse_cumsum(g: Any, axis: int) -> Any:
@@ -132,8 +138,7 @@ def cumsum(x: Any, axis: Any = None, **kw: Any) -> Tensor:
     >>> mg.cumsum(mg.tensor([1.0, 2.0, 3.0]))
     tensor([1., 3., 6.])
     """
-    x, ax = _axis(as_tensor(x), axis, kw, "cumsum")
-    return CumSum.apply(x, ax)
+    return _scan(CumSum, x, axis, kw, "cumsum")
 
 
 def cumprod(x: Any, axis: Any = None, **kw: Any) -> Tensor:
@@ -143,8 +148,7 @@ def cumprod(x: Any, axis: Any = None, **kw: Any) -> Tensor:
     >>> mg.cumprod(mg.tensor([1.0, 2.0, 3.0]))
     tensor([1., 2., 6.])
     """
-    x, ax = _axis(as_tensor(x), axis, kw, "cumprod")
-    return CumProd.apply(x, ax)
+    return _scan(CumProd, x, axis, kw, "cumprod")
 
 
 def diff(x: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None,
@@ -179,6 +183,10 @@ def diff(x: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
             pieces.append(None)
             continue
         e = as_tensor(extra)
+        if isinstance(extra, (int, float, np.number)):  # a number is weak: x's dtype decides,
+            if x.data.dtype.kind not in "fc" and e.data.dtype.kind in "fc":  # or int x, 0.5:
+                x = x.astype(get_default_dtype())  # the default float (PyTorch's promotion)
+            e = e.astype(x.dtype)
         if e.ndim == 0:  # a scalar is repeated along the axis, as NumPy
             shape = x.shape[:ax] + (1,) + x.shape[ax + 1:]
             e = broadcast_to(e, shape)

@@ -18,7 +18,7 @@ import numpy as np
 
 from microgradnet.autograd.function import Function
 from microgradnet.ops import _dual as D
-from microgradnet.ops._util import as_tensor
+from microgradnet.ops._util import as_tensor, float_operand
 from microgradnet.ops.elementwise import _erf_array, _pairwise
 from microgradnet.tensor import Tensor
 
@@ -48,6 +48,15 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 def _t(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else as_tensor(x)
+
+
+def _floats(*xs: Any) -> list[Any]:
+    """Operands of a floating binary op: integer/bool tensors and arrays in the default float
+    dtype (numbers stay numbers; two numbers make a float tensor)."""
+    out = [x if isinstance(x, (int, float)) else float_operand(x) for x in xs]
+    if not any(isinstance(x, Tensor) for x in out):
+        out[0] = float_operand(out[0])
+    return out
 
 
 def _d(x: Any) -> Any:
@@ -217,7 +226,7 @@ def arcsin(x: Any) -> Tensor:
     >>> mg.arcsin(mg.tensor([0.0, 1.0]))
     tensor([0.    , 1.5708])
     """
-    return Arcsin.apply(_t(x))
+    return Arcsin.apply(float_operand(x))
 
 
 def arccos(x: Any) -> Tensor:
@@ -226,7 +235,7 @@ def arccos(x: Any) -> Tensor:
     >>> mg.arccos(mg.tensor([1.0, 0.0]))
     tensor([0.    , 1.5708])
     """
-    return Arccos.apply(_t(x))
+    return Arccos.apply(float_operand(x))
 
 
 def arctan(x: Any) -> Tensor:
@@ -235,7 +244,7 @@ def arctan(x: Any) -> Tensor:
     >>> mg.arctan(mg.tensor([0.0, 1.0]))
     tensor([0.    , 0.7854])
     """
-    return Arctan.apply(_t(x))
+    return Arctan.apply(float_operand(x))
 
 
 def sinh(x: Any) -> Tensor:
@@ -244,7 +253,7 @@ def sinh(x: Any) -> Tensor:
     >>> mg.sinh(mg.tensor([0.0, 1.0]))
     tensor([0.    , 1.1752])
     """
-    return Sinh.apply(_t(x))
+    return Sinh.apply(float_operand(x))
 
 
 def cosh(x: Any) -> Tensor:
@@ -253,7 +262,7 @@ def cosh(x: Any) -> Tensor:
     >>> mg.cosh(mg.tensor([0.0, 1.0]))
     tensor([1.    , 1.5431])
     """
-    return Cosh.apply(_t(x))
+    return Cosh.apply(float_operand(x))
 
 
 def arcsinh(x: Any) -> Tensor:
@@ -262,7 +271,7 @@ def arcsinh(x: Any) -> Tensor:
     >>> mg.arcsinh(mg.tensor([0.0, 1.0]))
     tensor([0.    , 0.8814])
     """
-    return Arcsinh.apply(_t(x))
+    return Arcsinh.apply(float_operand(x))
 
 
 def arccosh(x: Any) -> Tensor:
@@ -271,7 +280,7 @@ def arccosh(x: Any) -> Tensor:
     >>> mg.arccosh(mg.tensor([1.0, 2.0]))
     tensor([0.   , 1.317])
     """
-    return Arccosh.apply(_t(x))
+    return Arccosh.apply(float_operand(x))
 
 
 def arctanh(x: Any) -> Tensor:
@@ -280,7 +289,7 @@ def arctanh(x: Any) -> Tensor:
     >>> mg.arctanh(mg.tensor([0.0, 0.5]))
     tensor([0.    , 0.5493])
     """
-    return Arctanh.apply(_t(x))
+    return Arctanh.apply(float_operand(x))
 
 
 def exp2(x: Any) -> Tensor:
@@ -289,7 +298,7 @@ def exp2(x: Any) -> Tensor:
     >>> mg.exp2(mg.tensor([0.0, 3.0]))
     tensor([1., 8.])
     """
-    return Exp2.apply(_t(x))
+    return Exp2.apply(float_operand(x))
 
 
 def erfc(x: Any) -> Tensor:
@@ -299,7 +308,7 @@ def erfc(x: Any) -> Tensor:
     >>> mg.erfc(mg.tensor([10.0], dtype=mg.float64))  # 1 - erf(10) would give 0
     tensor([2.0885e-45], dtype=float64)
     """
-    return Erfc.apply(_t(x))
+    return Erfc.apply(float_operand(x))
 
 
 # -- two arguments (broadcasting) -------------------------------------------------------------
@@ -414,7 +423,7 @@ def arctan2(y: Any, x: Any) -> Tensor:
     >>> mg.arctan2(mg.tensor([1.0, -1.0]), mg.tensor([0.0, 0.0]))
     tensor([ 1.5708, -1.5708])
     """
-    return _pairwise(Arctan2, "arctan2", y, x)
+    return _pairwise(Arctan2, "arctan2", *_floats(y, x))
 
 
 def hypot(x: Any, y: Any) -> Tensor:
@@ -423,7 +432,7 @@ def hypot(x: Any, y: Any) -> Tensor:
     >>> mg.hypot(mg.tensor([3.0, 1e200], dtype=mg.float64), 4.0)
     tensor([5.e+000, 1.e+200], dtype=float64)
     """
-    return _pairwise(Hypot, "hypot", x, y)
+    return _pairwise(Hypot, "hypot", *_floats(x, y))
 
 
 def logaddexp(x: Any, y: Any) -> Tensor:
@@ -432,7 +441,7 @@ def logaddexp(x: Any, y: Any) -> Tensor:
     >>> mg.logaddexp(mg.tensor([1000.0]), mg.tensor([1000.0]))  # exp(1000) overflows
     tensor([1000.6932])
     """
-    return _pairwise(LogAddExp, "logaddexp", x, y)
+    return _pairwise(LogAddExp, "logaddexp", *_floats(x, y))
 
 
 # -- rounding: piecewise constant, zero derivative ----------------------------------------------
@@ -447,6 +456,8 @@ class _Rounding(Function):
 
     @classmethod
     def forward(cls, ctx: Any, x: Tensor, *args: Any) -> np.ndarray:
+        if x.data.dtype.kind in "biu" and (not args or args[0] >= 0):
+            return x.data.copy()  # integers are already whole: kept, in their dtype (PyTorch)
         return cls._f(x.data, *args)
 
     @staticmethod

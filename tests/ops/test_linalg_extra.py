@@ -160,9 +160,9 @@ def test_cross_needs_three_components() -> None:
         L.cross(t(np.ones(2)), t(np.ones(2)))
 
 
-def test_integer_input_is_computed_in_float64_as_numpy() -> None:
-    out = L.inv(mg.tensor([[2, 0], [0, 4]]))
-    assert out.dtype == np.float64
+def test_integer_input_is_computed_in_the_default_float_dtype() -> None:
+    out = L.inv(mg.tensor([[2, 0], [0, 4]]))  # issue 11: as every floating op, not NumPy's float64
+    assert out.dtype == mg.get_default_dtype()
 
 
 def test_float32_stays_float32() -> None:
