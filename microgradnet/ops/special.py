@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from microgradnet.autograd.forward_ad import tangent_sum
 from microgradnet.autograd.function import Function
 from microgradnet.ops import _dual as D
 from microgradnet.ops._util import as_tensor, float_operand
@@ -313,13 +314,38 @@ def erfc(x: Any) -> Tensor:
 
 # -- two arguments (broadcasting) -------------------------------------------------------------
 
-class Arctan2(Function):
-    """arctan2(y, x): the angle of the point (x, y). Derivatives: ∂/∂y = x/(x² + y²),
-    ∂/∂x = -y/(x² + y²)."""
+class _Binary(Function):
+    """f(x, y) whose partial derivatives are ``_partials(ctx)`` (from the saved inputs and
+    output), written once for arrays and Tensors.
+
+    VJP: (grad · ∂f/∂x, grad · ∂f/∂y); JVP: tx · ∂f/∂x + ty · ∂f/∂y.
+    """
 
     __slots__ = ()
     _forward_on_arrays = True
     _dual_rules = True
+
+    @staticmethod
+    def _partials(ctx: Any) -> tuple[Any, Any]:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    @classmethod
+    def backward(cls, ctx: Any, grad: Any) -> Any:
+        dx, dy = cls._partials(ctx)
+        nx, ny = ctx.needs_input_grad
+        return (grad * dx if nx else None), (grad * dy if ny else None)
+
+    @classmethod
+    def jvp(cls, ctx: Any, tx: Any, ty: Any) -> Any:
+        dx, dy = cls._partials(ctx)
+        return tangent_sum(None if tx is None else tx * dx, None if ty is None else ty * dy)
+
+
+class Arctan2(_Binary):
+    """arctan2(y, x): the angle of the point (x, y). Derivatives: ∂/∂y = x/(x² + y²),
+    ∂/∂x = -y/(x² + y²)."""
+
+    __slots__ = ()
 
     @staticmethod
     def forward(ctx: Any, y: Any, x: Any) -> np.ndarray:
@@ -327,30 +353,17 @@ class Arctan2(Function):
         return np.arctan2(_d(y), _d(x))
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Any:
+    def _partials(ctx: Any) -> tuple[Any, Any]:
         y, x = ctx.saved_tensors
-        ny, nx = ctx.needs_input_grad
-        g = grad / (x * x + y * y)
-        return (g * x if ny else None), (-(g * y) if nx else None)
-
-    @staticmethod
-    def jvp(ctx: Any, ty: Any, tx: Any) -> Tensor:
-        y, x = ctx.saved_tensors
-        num = 0.0
-        if ty is not None:
-            num = ty * x
-        if tx is not None:
-            num = num - tx * y
-        return num / (x * x + y * y)
+        r2 = x * x + y * y
+        return x / r2, -y / r2
 
 
-class Hypot(Function):
+class Hypot(_Binary):
     """√(x² + y²) without overflow. Derivatives: x/out and y/out (0 where out = 0, the
     subgradient PyTorch uses for norms)."""
 
     __slots__ = ()
-    _forward_on_arrays = True
-    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
@@ -360,36 +373,20 @@ class Hypot(Function):
         return out
 
     @staticmethod
-    def _safe_out(ctx: Any) -> Any:
+    def _partials(ctx: Any) -> tuple[Any, Any]:
+        x, y = ctx.saved_tensors
         out = ctx.saved_output
         zero = D.value(out) == 0
-        return D.where(zero, 1.0, out) if zero.any() else out  # there x = y = 0: 0 / 1 = 0
-
-    @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Any:
-        x, y = ctx.saved_tensors
-        nx, ny = ctx.needs_input_grad
-        g = grad / Hypot._safe_out(ctx)
-        return (g * x if nx else None), (g * y if ny else None)
-
-    @staticmethod
-    def jvp(ctx: Any, tx: Any, ty: Any) -> Tensor:
-        x, y = ctx.saved_tensors
-        num = 0.0
-        if tx is not None:
-            num = tx * x
-        if ty is not None:
-            num = num + ty * y
-        return num / Hypot._safe_out(ctx)
+        if zero.any():
+            out = D.where(zero, 1.0, out)  # there x = y = 0: 0 / 1 = 0
+        return x / out, y / out
 
 
-class LogAddExp(Function):
+class LogAddExp(_Binary):
     """log(eˣ + eʸ) without overflow. Derivatives: e^(x - out) and e^(y - out) (each in
     [0, 1]: the softmax weights of x and y)."""
 
     __slots__ = ()
-    _forward_on_arrays = True
-    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
@@ -399,22 +396,10 @@ class LogAddExp(Function):
         return out
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Any:
-        x, y = ctx.saved_tensors
-        nx, ny = ctx.needs_input_grad
-        out = ctx.saved_output
-        return (grad * D.exp(x - out) if nx else None), (grad * D.exp(y - out) if ny else None)
-
-    @staticmethod
-    def jvp(ctx: Any, tx: Any, ty: Any) -> Tensor:
+    def _partials(ctx: Any) -> tuple[Any, Any]:
         x, y = ctx.saved_tensors
         out = ctx.saved_output
-        res: Any = 0.0
-        if tx is not None:
-            res = tx * D.exp(x - out)
-        if ty is not None:
-            res = res + ty * D.exp(y - out)
-        return res
+        return D.exp(x - out), D.exp(y - out)
 
 
 def arctan2(y: Any, x: Any) -> Tensor:
