@@ -171,10 +171,17 @@ class Tensor:
     @staticmethod
     def _make(data: np.ndarray, requires_grad: bool, grad_fn: Any) -> Tensor:
         """The internal constructor (ops, engine, optimizers): ``data`` must already be an
-        ndarray of the right dtype. Every Tensor is built here or by ``__init__``; both fill the
-        fields through ``_fields``, the one place that lists them."""
+        ndarray of the right dtype. Every Tensor is built here or by ``__init__`` (through
+        ``_fields``); tests/autograd/test_lean_eager.py checks that both fill every slot."""
         t = _new(Tensor)
-        _fields(t, data, requires_grad, grad_fn)
+        # The fields of ``_fields``, written inline: this runs once per op (a call costs more).
+        t.data = data
+        t.grad = None
+        t._requires_grad = requires_grad
+        t.grad_fn = grad_fn
+        t._vc = None
+        t._meta = None
+        t._output_nr = 0
         return t
 
     # -- attributes ------------------------------------------------------------------------
@@ -624,6 +631,27 @@ class Tensor:
     def outer(self, other: Any) -> Tensor:
         return _la.outer(self, other)
 
+    # the mg.linalg ops that torch.Tensor has as methods (same names and semantics)
+    def det(self) -> Tensor:
+        """``mg.linalg.det(self)``."""
+        return _linalg.det(self)
+
+    def slogdet(self) -> Any:
+        """``mg.linalg.slogdet(self)``: ``(sign, logabsdet)``."""
+        return _linalg.slogdet(self)
+
+    def inverse(self) -> Tensor:
+        """``mg.linalg.inv(self)`` (PyTorch's method name)."""
+        return _linalg.inv(self)
+
+    def cholesky(self, upper: bool = False) -> Tensor:
+        """``mg.linalg.cholesky(self, upper)``."""
+        return _linalg.cholesky(self, upper)
+
+    def matrix_power(self, n: int) -> Tensor:
+        """``mg.linalg.matrix_power(self, n)``."""
+        return _linalg.matrix_power(self, n)
+
     def lt(self, other: Any) -> Tensor:
         return _cmp.lt(self, other)
 
@@ -953,7 +981,7 @@ _new = object.__new__
 
 
 def _fields(t: Tensor, data: np.ndarray, requires_grad: bool, grad_fn: Any) -> None:
-    """Fill a new Tensor's fields: the one place that lists them (``__init__``, ``_make``)."""
+    """Fill a new Tensor's fields (``__init__``; ``_make`` writes the same ones inline)."""
     t.data = data
     t.grad = None
     t._requires_grad = requires_grad
@@ -969,6 +997,7 @@ def _raw(x: Any) -> Any:
 
 
 # Op modules import Tensor; they are bound here once the class exists.
+from microgradnet import linalg as _linalg  # noqa: E402
 from microgradnet.autograd import api as _api  # noqa: E402
 from microgradnet.autograd import function as _function  # noqa: E402
 from microgradnet.ops import arithmetic as _ar  # noqa: E402
