@@ -3,6 +3,8 @@
 ``cumsum``'s derivative is a cumulative sum in the other direction (of the reversed
 gradient). ``cumprod``'s is Σ_{i≥k} g_i·out_i / x_k where no x is zero; with zeros it is
 computed without dividing, by a reverse recurrence. ``diff`` is a composition of slices.
+Each rule is written once, for NumPy arrays (plain sweep) and Tensors (recorded; see
+``ops/_dual.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from microgradnet.autograd.function import Function
+from microgradnet.ops import _dual as D
 from microgradnet.ops._util import as_tensor
 from microgradnet.tensor import Tensor, get_default_dtype
 
@@ -42,11 +45,9 @@ def _scan(op: type[Function], x: Any, axis: Any, kw: dict[str, Any], name: str) 
     return op.apply(x, ax)
 
 
-def _reverse_cumsum(g: Tensor, axis: int) -> Tensor:
-    """Σ_{i≥k} g_i along ``axis``."""
-    from microgradnet.ops.shape import flip
-
-    return flip(CumSum.apply(flip(g, axis), axis), axis)
+def _reverse_cumsum(g: Any, axis: int) -> Any:
+    """Σ_{i≥k} g_i along ``axis`` (an array or a Tensor)."""
+    return D.flip(D.cumsum(D.flip(g, axis), axis), axis)
 
 
 class CumSum(Function):
@@ -55,6 +56,7 @@ class CumSum(Function):
 
     __slots__ = ("axis",)
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, axis: int) -> np.ndarray:
@@ -62,7 +64,7 @@ class CumSum(Function):
         return np.cumsum(x.data, axis=axis)
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Any:
+    def backward(ctx: Any, grad: Any) -> Any:
         return _reverse_cumsum(grad, ctx.axis), None
 
     @staticmethod
@@ -70,7 +72,7 @@ class CumSum(Function):
         return CumSum.apply(t, ctx.axis)
 
 
-def _take(x: Tensor, axis: int, i: Any) -> Tensor:
+def _take(x: Any, axis: int, i: Any) -> Any:
     return x[(slice(None),) * axis + (i,)]
 
 
@@ -84,6 +86,7 @@ class CumProd(Function):
 
     __slots__ = ("axis",)
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, axis: int) -> np.ndarray:
@@ -94,11 +97,11 @@ class CumProd(Function):
         return out
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Any:
+    def backward(ctx: Any, grad: Any) -> Any:
         (x,) = ctx.saved_tensors
         out = ctx.saved_output
         axis = ctx.axis
-        if np.all(x.data != 0):
+        if np.all(D.value(x) != 0):
             return _reverse_cumsum(grad * out, axis) / x, None
         return _cumprod_grad_with_zeros(x, out, grad, axis), None
 
@@ -119,16 +122,14 @@ class CumProd(Function):
         return stack(res, axis)
 
 
-def _cumprod_grad_with_zeros(x: Tensor, out: Tensor, grad: Tensor, axis: int) -> Tensor:
-    from microgradnet.ops.shape import stack
-
+def _cumprod_grad_with_zeros(x: Any, out: Any, grad: Any, axis: int) -> Any:
     n = x.shape[axis]
     s = [_take(grad, axis, n - 1)]
     for k in range(n - 2, -1, -1):
         s.append(_take(grad, axis, k) + _take(x, axis, k + 1) * s[-1])
     s.reverse()
     parts = [s[0]] + [_take(out, axis, k - 1) * s[k] for k in range(1, n)]
-    return stack(parts, axis)
+    return D.stack(parts, axis)
 
 
 def cumsum(x: Any, axis: Any = None, **kw: Any) -> Tensor:

@@ -1,11 +1,12 @@
 """More elementwise math: inverse trigonometric and hyperbolic functions, ``exp2``, ``erfc``,
 ``arctan2``, ``hypot``, ``logaddexp``, and the rounding functions.
 
-Each derivative is written with microgradnet ops, in the numerically careful form: ``arcsin``'s
+Each derivative is written once, in the numerically careful form: ``arcsin``'s
 1/√((1 - x)(1 + x)) keeps its digits near ±1 where 1 - x² would not, ``arcsinh``'s 1/hypot(x, 1)
 never overflows, ``logaddexp`` computes log(eˣ + eʸ) without overflow and its derivative
 e^(x - out) never exceeds 1. The same expression gives the VJP (times the output gradient) and
-the JVP (times the input tangent).
+the JVP (times the input tangent), and runs on NumPy arrays in a plain backward sweep and on
+Tensors, recorded, with ``create_graph`` (``_dual_rules``, see ``ops/_dual.py``).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from microgradnet.autograd.forward_ad import tangent_sum
 from microgradnet.autograd.function import Function
+from microgradnet.ops import _dual as D
 from microgradnet.ops._util import as_tensor, float_operand
-from microgradnet.ops.elementwise import _erf_array, _pairwise, exp, sqrt, where
+from microgradnet.ops.elementwise import _erf_array, _pairwise
 from microgradnet.tensor import Tensor
 
 __all__ = [
@@ -62,13 +65,15 @@ def _d(x: Any) -> Any:
 
 
 class _Unary(Function):
-    """f(x) whose derivative f'(x) is ``_deriv(x)`` (microgradnet ops on the saved input).
+    """f(x) whose derivative f'(x) is ``_deriv(x)``, written once for arrays and Tensors (the
+    saved input is an array in a plain sweep, a Tensor in a recorded one or in forward mode).
 
     VJP: grad · f'(x); JVP: tangent · f'(x).
     """
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
     _f: Any = None
 
     @classmethod
@@ -77,11 +82,11 @@ class _Unary(Function):
         return cls._f(x.data)
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:  # pragma: no cover - every subclass defines it
+    def _deriv(x: Any) -> Any:  # pragma: no cover - every subclass defines it
         raise NotImplementedError
 
     @classmethod
-    def backward(cls, ctx: Any, grad: Tensor) -> Tensor:
+    def backward(cls, ctx: Any, grad: Any) -> Any:
         (x,) = ctx.saved_tensors
         return grad * cls._deriv(x)
 
@@ -98,8 +103,8 @@ class Arcsin(_Unary):
     _f = np.arcsin
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
-        return 1.0 / sqrt((1.0 - x) * (1.0 + x))
+    def _deriv(x: Any) -> Any:
+        return 1.0 / D.sqrt((1.0 - x) * (1.0 + x))
 
 
 class Arccos(_Unary):
@@ -109,8 +114,8 @@ class Arccos(_Unary):
     _f = np.arccos
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
-        return -1.0 / sqrt((1.0 - x) * (1.0 + x))
+    def _deriv(x: Any) -> Any:
+        return -1.0 / D.sqrt((1.0 - x) * (1.0 + x))
 
 
 class Arctan(_Unary):
@@ -120,7 +125,7 @@ class Arctan(_Unary):
     _f = np.arctan
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
+    def _deriv(x: Any) -> Any:
         return 1.0 / (x * x + 1.0)
 
 
@@ -131,8 +136,8 @@ class Sinh(_Unary):
     _f = np.sinh
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
-        return Cosh.apply(x)
+    def _deriv(x: Any) -> Any:
+        return D.cosh(x)
 
 
 class Cosh(_Unary):
@@ -142,8 +147,8 @@ class Cosh(_Unary):
     _f = np.cosh
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
-        return Sinh.apply(x)
+    def _deriv(x: Any) -> Any:
+        return D.sinh(x)
 
 
 class Arcsinh(_Unary):
@@ -153,8 +158,8 @@ class Arcsinh(_Unary):
     _f = np.arcsinh
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
-        return 1.0 / Hypot.apply(x, 1.0)
+    def _deriv(x: Any) -> Any:
+        return 1.0 / D.hypot(x, 1.0)
 
 
 class Arccosh(_Unary):
@@ -164,8 +169,8 @@ class Arccosh(_Unary):
     _f = np.arccosh
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
-        return 1.0 / (sqrt(x - 1.0) * sqrt(x + 1.0))
+    def _deriv(x: Any) -> Any:
+        return 1.0 / (D.sqrt(x - 1.0) * D.sqrt(x + 1.0))
 
 
 class Arctanh(_Unary):
@@ -175,7 +180,7 @@ class Arctanh(_Unary):
     _f = np.arctanh
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
+    def _deriv(x: Any) -> Any:
         return 1.0 / ((1.0 - x) * (1.0 + x))
 
 
@@ -190,8 +195,8 @@ class Erfc(_Unary):
         return _erf_array(a, complement=True)
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
-        return exp(-(x * x)) * -_TWO_OVER_SQRT_PI
+    def _deriv(x: Any) -> Any:
+        return D.exp(-(x * x)) * -_TWO_OVER_SQRT_PI
 
 
 class Exp2(Function):
@@ -199,6 +204,7 @@ class Exp2(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -207,7 +213,7 @@ class Exp2(Function):
         return out
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tensor:
+    def backward(ctx: Any, grad: Any) -> Any:
         return grad * (ctx.saved_output * _LN2)
 
     @staticmethod
@@ -308,12 +314,38 @@ def erfc(x: Any) -> Tensor:
 
 # -- two arguments (broadcasting) -------------------------------------------------------------
 
-class Arctan2(Function):
+class _Binary(Function):
+    """f(x, y) whose partial derivatives are ``_partials(ctx)`` (from the saved inputs and
+    output), written once for arrays and Tensors.
+
+    VJP: (grad · ∂f/∂x, grad · ∂f/∂y); JVP: tx · ∂f/∂x + ty · ∂f/∂y.
+    """
+
+    __slots__ = ()
+    _forward_on_arrays = True
+    _dual_rules = True
+
+    @staticmethod
+    def _partials(ctx: Any) -> tuple[Any, Any]:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    @classmethod
+    def backward(cls, ctx: Any, grad: Any) -> Any:
+        dx, dy = cls._partials(ctx)
+        nx, ny = ctx.needs_input_grad
+        return (grad * dx if nx else None), (grad * dy if ny else None)
+
+    @classmethod
+    def jvp(cls, ctx: Any, tx: Any, ty: Any) -> Any:
+        dx, dy = cls._partials(ctx)
+        return tangent_sum(None if tx is None else tx * dx, None if ty is None else ty * dy)
+
+
+class Arctan2(_Binary):
     """arctan2(y, x): the angle of the point (x, y). Derivatives: ∂/∂y = x/(x² + y²),
     ∂/∂x = -y/(x² + y²)."""
 
     __slots__ = ()
-    _forward_on_arrays = True
 
     @staticmethod
     def forward(ctx: Any, y: Any, x: Any) -> np.ndarray:
@@ -321,29 +353,17 @@ class Arctan2(Function):
         return np.arctan2(_d(y), _d(x))
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Any:
+    def _partials(ctx: Any) -> tuple[Any, Any]:
         y, x = ctx.saved_tensors
-        ny, nx = ctx.needs_input_grad
-        g = grad / (x * x + y * y)
-        return (g * x if ny else None), (-(g * y) if nx else None)
-
-    @staticmethod
-    def jvp(ctx: Any, ty: Any, tx: Any) -> Tensor:
-        y, x = ctx.saved_tensors
-        num = 0.0
-        if ty is not None:
-            num = ty * x
-        if tx is not None:
-            num = num - tx * y
-        return num / (x * x + y * y)
+        r2 = x * x + y * y
+        return x / r2, -y / r2
 
 
-class Hypot(Function):
+class Hypot(_Binary):
     """√(x² + y²) without overflow. Derivatives: x/out and y/out (0 where out = 0, the
     subgradient PyTorch uses for norms)."""
 
     __slots__ = ()
-    _forward_on_arrays = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
@@ -353,35 +373,20 @@ class Hypot(Function):
         return out
 
     @staticmethod
-    def _safe_out(ctx: Any) -> Tensor:
+    def _partials(ctx: Any) -> tuple[Any, Any]:
+        x, y = ctx.saved_tensors
         out = ctx.saved_output
-        zero = out.data == 0
-        return where(zero, 1.0, out) if zero.any() else out  # there x = y = 0: 0 / 1 = 0
-
-    @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Any:
-        x, y = ctx.saved_tensors
-        nx, ny = ctx.needs_input_grad
-        g = grad / Hypot._safe_out(ctx)
-        return (g * x if nx else None), (g * y if ny else None)
-
-    @staticmethod
-    def jvp(ctx: Any, tx: Any, ty: Any) -> Tensor:
-        x, y = ctx.saved_tensors
-        num = 0.0
-        if tx is not None:
-            num = tx * x
-        if ty is not None:
-            num = num + ty * y
-        return num / Hypot._safe_out(ctx)
+        zero = D.value(out) == 0
+        if zero.any():
+            out = D.where(zero, 1.0, out)  # there x = y = 0: 0 / 1 = 0
+        return x / out, y / out
 
 
-class LogAddExp(Function):
+class LogAddExp(_Binary):
     """log(eˣ + eʸ) without overflow. Derivatives: e^(x - out) and e^(y - out) (each in
     [0, 1]: the softmax weights of x and y)."""
 
     __slots__ = ()
-    _forward_on_arrays = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
@@ -391,22 +396,10 @@ class LogAddExp(Function):
         return out
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Any:
-        x, y = ctx.saved_tensors
-        nx, ny = ctx.needs_input_grad
-        out = ctx.saved_output
-        return (grad * exp(x - out) if nx else None), (grad * exp(y - out) if ny else None)
-
-    @staticmethod
-    def jvp(ctx: Any, tx: Any, ty: Any) -> Tensor:
+    def _partials(ctx: Any) -> tuple[Any, Any]:
         x, y = ctx.saved_tensors
         out = ctx.saved_output
-        res: Any = 0.0
-        if tx is not None:
-            res = tx * exp(x - out)
-        if ty is not None:
-            res = res + ty * exp(y - out)
-        return res
+        return D.exp(x - out), D.exp(y - out)
 
 
 def arctan2(y: Any, x: Any) -> Tensor:
@@ -443,6 +436,7 @@ class _Rounding(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
     _f: Any = None
 
     @classmethod
@@ -452,10 +446,8 @@ class _Rounding(Function):
         return cls._f(x.data, *args)
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Any:
-        from microgradnet.creation import zeros_like
-
-        return zeros_like(grad), None
+    def backward(ctx: Any, grad: Any) -> Any:
+        return D.zeros_like(grad), None
 
     @staticmethod
     def jvp(ctx: Any, t: Tensor, *_: Any) -> None:
