@@ -252,17 +252,8 @@ def _outputs(out: Any) -> list[mg.Tensor]:
 
 # cast is asked for a dtype; the cholesky entries add a float64 NumPy eye (a strong dtype)
 _EXPLICIT_DTYPE = {"cast", "cast_float32", "linalg.cholesky", "linalg.cholesky_upper"}
-# int_tensor * 2.5 is float64 (NumPy's rule) where PyTorch gives the default float: Add, Sub and
-# Mul take numbers without the weak-number promotion Div and Pow have (left out of the hot path
-# for now); these entries multiply their input by a float constant
-_MUL_BY_A_NUMBER = {"logaddexp_big", "setitem"}
-
-
 def _dtype_cases() -> list[Any]:
-    return [pytest.param(o, id=o.name, marks=pytest.mark.xfail(
-                strict=True, reason="int tensor * python float is float64 (Mul keeps NumPy's "
-                "promotion)")) if o.name in _MUL_BY_A_NUMBER else pytest.param(o, id=o.name)
-            for o in OPS if o.name not in _EXPLICIT_DTYPE]
+    return [pytest.param(o, id=o.name) for o in OPS if o.name not in _EXPLICIT_DTYPE]
 
 
 @pytest.mark.parametrize("info", _dtype_cases())
@@ -437,3 +428,24 @@ def test_ops_that_need_a_real_axis_refuse_a_0d_tensor_naming_themselves(name: st
 def test_a_0d_tensor_refuses_axes_beyond_0_and_minus_1(name: str, axis: int) -> None:
     with pytest.raises(ValueError, match="out of range"):
         _ACCEPT_0D[name][0](mg.tensor(3.0), axis)
+
+
+@pytest.mark.parametrize("op", ["add", "radd", "sub", "rsub", "mul", "rmul"])
+@pytest.mark.parametrize("dtype", ["int8", "int64", "bool"])
+def test_an_integer_tensor_with_a_float_number_is_in_the_default_float_dtype(
+        op: str, dtype: str) -> None:
+    """``int_t * 2.5`` is float32 (PyTorch: numbers are weak), where NumPy gives float64 (and
+    float16 for int8 + 0.5); an integer number keeps the integer dtype."""
+    x = mg.tensor(np.array([1, 0, 3]).astype(dtype))
+    f = {"add": lambda a, b: a + b, "radd": lambda a, b: b + a, "sub": lambda a, b: a - b,
+         "rsub": lambda a, b: b - a, "mul": lambda a, b: a * b, "rmul": lambda a, b: b * a}[op]
+    out = f(x, 2.5)
+    assert out.dtype == mg.get_default_dtype() == np.float32
+    np.testing.assert_allclose(out.numpy(), f(x.numpy().astype(np.float64), 2.5), rtol=1e-6)
+    if dtype != "bool":
+        assert f(x, 2).dtype == np.dtype(dtype)
+    mg.set_default_dtype(np.float64)
+    try:
+        assert f(x, 2.5).dtype == np.float64
+    finally:
+        mg.set_default_dtype(np.float32)

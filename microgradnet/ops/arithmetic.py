@@ -15,6 +15,7 @@ from microgradnet.autograd.forward_ad import tangent_sum
 from microgradnet.autograd.function import Function
 from microgradnet.ops import _dual as D
 from microgradnet.ops._util import as_operand, broadcast_error, promote_weak
+from microgradnet import tensor as _tensor
 from microgradnet.tensor import Tensor
 
 __all__ = [
@@ -61,8 +62,9 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
-        return (x.data if isinstance(x, Tensor) else x) + (
-            y.data if isinstance(y, Tensor) else y)
+        out = (x.data if isinstance(x, Tensor) else x) + (y.data if isinstance(y, Tensor) else y)
+        # int + 0.5 is in the default float dtype, as PyTorch (the check is inline: hot path)
+        return out if out.dtype is _tensor._default_dtype else promote_weak(out, x, y)
 
     @staticmethod
     def jvp(ctx: Any, tx: Any, ty: Any) -> Any:
@@ -96,8 +98,8 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
-        return (x.data if isinstance(x, Tensor) else x) - (
-            y.data if isinstance(y, Tensor) else y)
+        out = (x.data if isinstance(x, Tensor) else x) - (y.data if isinstance(y, Tensor) else y)
+        return out if out.dtype is _tensor._default_dtype else promote_weak(out, x, y)
 
     @staticmethod
     def jvp(ctx: Any, tx: Any, ty: Any) -> Any:
@@ -136,8 +138,8 @@ class Mul(Function):
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
         ctx.save_for_backward(x, y)
-        return (x.data if isinstance(x, Tensor) else x) * (
-            y.data if isinstance(y, Tensor) else y)
+        out = (x.data if isinstance(x, Tensor) else x) * (y.data if isinstance(y, Tensor) else y)
+        return out if out.dtype is _tensor._default_dtype else promote_weak(out, x, y)
 
     @staticmethod
     def jvp(ctx: Any, tx: Any, ty: Any) -> Any:
