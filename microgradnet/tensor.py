@@ -624,6 +624,27 @@ class Tensor:
     def outer(self, other: Any) -> Tensor:
         return _la.outer(self, other)
 
+    # the mg.linalg ops that torch.Tensor has as methods (same names and semantics)
+    def det(self) -> Tensor:
+        """``mg.linalg.det(self)``."""
+        return _linalg.det(self)
+
+    def slogdet(self) -> Any:
+        """``mg.linalg.slogdet(self)``: ``(sign, logabsdet)``."""
+        return _linalg.slogdet(self)
+
+    def inverse(self) -> Tensor:
+        """``mg.linalg.inv(self)`` (PyTorch's method name)."""
+        return _linalg.inv(self)
+
+    def cholesky(self, upper: bool = False) -> Tensor:
+        """``mg.linalg.cholesky(self, upper)``."""
+        return _linalg.cholesky(self, upper)
+
+    def matrix_power(self, n: int) -> Tensor:
+        """``mg.linalg.matrix_power(self, n)``."""
+        return _linalg.matrix_power(self, n)
+
     def lt(self, other: Any) -> Tensor:
         return _cmp.lt(self, other)
 
@@ -969,6 +990,7 @@ def _raw(x: Any) -> Any:
 
 
 # Op modules import Tensor; they are bound here once the class exists.
+from microgradnet import linalg as _linalg  # noqa: E402
 from microgradnet.autograd import api as _api  # noqa: E402
 from microgradnet.autograd import function as _function  # noqa: E402
 from microgradnet.ops import arithmetic as _ar  # noqa: E402

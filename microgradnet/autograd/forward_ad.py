@@ -58,9 +58,11 @@ def enter_dual_level() -> int:
     """Start a dual level (prefer ``with dual_level():``); returns its id."""
     if _fw.level:
         raise RuntimeError(
-            "forward_ad: a dual level is already active; nested dual levels are not supported. "
-            "For second derivatives combine forward mode with reverse mode (mg.functional.hvp, "
-            "hessian) instead."
+            "forward_ad: a dual level is already active; nested dual levels are not supported "
+            "(as in torch.autograd.forward_ad), so forward mode cannot run inside forward mode: "
+            "jacfwd(jacfwd(f)), jvp inside jvp, or jvp/jacfwd/hessian/hvp inside `with "
+            "dual_level():`. For second derivatives put reverse mode inside: "
+            "jacfwd(jacrev(f)), mg.functional.hessian or hvp (forward over reverse)."
         )
     _counter[0] += 1
     _fw.level = _counter[0]

@@ -55,6 +55,9 @@ def _prepare(inputs: tuple[Any, ...], fn_name: str, create_graph: bool = False,
             )
         if create_graph and t.requires_grad:
             out.append(t.reshape(t.shape))
+        elif create_graph and fwad.tangent_of(t) is not None:
+            v = t.reshape(t.shape)  # keeps the tangent of an outer forward-mode transform
+            out.append(v.requires_grad_(True) if grad else v)
         else:
             out.append(t.detach().requires_grad_(True) if grad else t.detach())
     return tuple(out)
@@ -339,6 +342,14 @@ def _argnums_call(func: Callable[..., Any], args: tuple[Any, ...], argnums: Any,
     return inner, tuple(args[i] for i in idx), many
 
 
+_TRANSFORMS_RUNNING = [0]  # jacfwd/jacrev calls in progress (an inner one keeps its graph)
+
+
+def _followed(t: Any) -> bool:
+    """Whether an outer derivative follows ``t`` (it records or carries a tangent)."""
+    return bool(t.requires_grad or fwad.tangent_of(t) is not None)
+
+
 def _jac_transform(func: Callable[..., Any], argnums: Any, strategy: str,
                    fn_name: str) -> Callable[..., Any]:
     def jac(*args: Any) -> Any:
@@ -347,7 +358,17 @@ def _jac_transform(func: Callable[..., Any], argnums: Any, strategy: str,
         args = tuple(a if isinstance(a, Tensor) or not isinstance(a, (np.ndarray, float, int))
                      else Tensor(np.asarray(a, dtype=np.float64)) for a in args)
         inner, chosen, many = _argnums_call(func, args, argnums, fn_name)
-        return jacobian(inner, chosen if many else chosen[0], strategy=strategy)
+        # Composed transforms (jacfwd(jacrev(f)), jacrev(jacrev(f)), ...) as torch.func: inside
+        # another transform, or on inputs an outer derivative follows, the Jacobian is built
+        # with create_graph so that the outer one can differentiate it.
+        keep = _TRANSFORMS_RUNNING[0] > 0 or any(
+            _followed(a) for a in args if isinstance(a, Tensor))
+        _TRANSFORMS_RUNNING[0] += 1
+        try:
+            return jacobian(inner, chosen if many else chosen[0], create_graph=keep,
+                            strategy=strategy)
+        finally:
+            _TRANSFORMS_RUNNING[0] -= 1
 
     jac.__name__ = f"{fn_name}_{getattr(func, '__name__', 'func')}"
     jac.__doc__ = f"The Jacobian of {getattr(func, '__name__', 'func')} ({fn_name})."

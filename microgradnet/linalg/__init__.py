@@ -30,7 +30,7 @@ from microgradnet.linalg._decomp import (
     Slogdet,
     Solve,
 )
-from microgradnet.ops._util import as_tensor, axis_args
+from microgradnet.ops._util import axis_args, float_operand
 from microgradnet.tensor import Tensor
 
 __all__ = [
@@ -62,10 +62,7 @@ LstsqResult = namedtuple("LstsqResult", ["solution", "residuals", "rank", "singu
 
 
 def _float(x: Any, op: str) -> Tensor:
-    x = as_tensor(x)
-    if x.data.dtype.kind not in "fc":
-        x = x.astype(np.float64)  # NumPy computes integer input in float64 too
-    return x
+    return float_operand(x)  # integers compute in the default float dtype (PyTorch's rule)
 
 
 def _matrix(x: Any, op: str, square: bool = True) -> Tensor:

@@ -1,8 +1,9 @@
 """The linear-algebra ops with their own derivative rules (the matrix-calculus identities).
 
-Every forward runs NumPy's LAPACK routine, batched over leading axes; every backward (VJP) and
-forward (JVP) rule is written with microgradnet ops on the saved input and output tensors, so
-derivatives of any order follow. References: M. Giles, "An extended collection of matrix
+Every forward runs NumPy's LAPACK routine, batched over leading axes. Every backward (VJP) rule
+is written once (``_dual_rules``, see ``ops/_dual.py``): on NumPy arrays in a plain sweep, on
+Tensors, recorded, with ``create_graph``, so derivatives of any order follow; the forward (JVP)
+rules run the same helpers on Tensors. References: M. Giles, "An extended collection of matrix
 derivative results" (2008); I. Murray, "Differentiation of the Cholesky decomposition" (2016);
 H.-J. Liao et al., "Differentiable programming tensor networks" (2019) for QR; PyTorch's
 ``FunctionsManual.cpp`` for SVD and pinv, whose conventions (gradients of symmetric inputs are
@@ -16,11 +17,9 @@ from typing import Any
 import numpy as np
 
 from microgradnet.autograd.forward_ad import _fw, restore_tangent
-from microgradnet.autograd.function import Function
-from microgradnet.autograd.grad_mode import _state
-from microgradnet.ops.diagonal import diag_embed, diagonal, tril
-from microgradnet.ops.elementwise import where
-from microgradnet.ops.linalg import matmul
+from microgradnet.autograd.function import Function, _dual_mode
+from microgradnet.ops import _dual as D
+from microgradnet.ops._dual import diag_embed, diagonal, matmul, tril, where
 from microgradnet.tensor import Tensor
 
 
@@ -33,11 +32,14 @@ class LinAlgError(np.linalg.LinAlgError):
     """
 
 
-def outputs(ctx: Any) -> list[Tensor]:
-    """The node's saved outputs as Tensors attached to it (output k has ``_output_nr`` k), so
-    that second derivatives flow through them; constants when the node was not recorded."""
+def outputs(ctx: Any) -> list[Any]:
+    """The node's saved outputs: their arrays in a plain sweep; else Tensors attached to it
+    (output k is output k of the node), so that second derivatives flow through them, or
+    constants when the node was not recorded."""
     ctx._check_output()
     outs = ctx._out if isinstance(ctx._out, tuple) else (ctx._out,)
+    if ctx._dual_rules and _dual_mode.arrays:
+        return list(outs)
     rec = bool(ctx.next_functions)
     res = []
     for k, o in enumerate(outs):
@@ -48,15 +50,31 @@ def outputs(ctx: Any) -> list[Tensor]:
 
 
 def _is_zero(g: Any) -> bool:
-    return g is None or not g.data.any()
+    return g is None or not np.any(D.value(g))
 
 
-def _unsq2(x: Tensor) -> Tensor:
+def _unsq2(x: Any) -> Any:
     return x.reshape(x.shape + (1, 1))
 
 
-def _sym(x: Tensor) -> Tensor:
+def _sym(x: Any) -> Any:
     return (x + x.mT) * 0.5
+
+
+def _const(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor._make(np.asarray(x), False, None)
+
+
+def _solve(a: Any, b: Any) -> Any:
+    """A⁻¹B: the recorded op when either is a Tensor, NumPy's on arrays."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return Solve.apply(_const(a), _const(b))
+    return _solve_array(a, b)
+
+
+def _inv(a: Any) -> Any:
+    """A⁻¹: the recorded op on a Tensor, NumPy's on an array."""
+    return Inv.apply(a) if isinstance(a, Tensor) else _inv_array(a)
 
 
 # -- solve, inv -------------------------------------------------------------------------------
@@ -67,24 +85,21 @@ class Solve(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, a: Tensor, b: Tensor) -> np.ndarray:
-        try:
-            x = np.linalg.solve(a.data, b.data)
-        except np.linalg.LinAlgError:
-            raise LinAlgError("solve: the matrix A is singular (no unique solution); "
-                              "use mg.linalg.lstsq for a least-squares solution") from None
+        x = _solve_array(a.data, b.data)
         ctx.save_for_backward(a)
         ctx.save_output(x)
         return x
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Any:
+    def backward(ctx: Any, grad: Any) -> Any:
         (a,) = ctx.saved_tensors
         (x,) = outputs(ctx)
         na, _ = ctx.needs_input_grad
-        gb = Solve.apply(a.mT, grad)
+        gb = _solve(a.mT, grad)
         return (-matmul(gb, x.mT) if na else None), gb
 
     @staticmethod
@@ -97,24 +112,29 @@ class Solve(Function):
         return Solve.apply(a, rhs)
 
 
+def _solve_array(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    try:
+        return np.linalg.solve(a, b)
+    except np.linalg.LinAlgError:
+        raise LinAlgError("solve: the matrix A is singular (no unique solution); "
+                          "use mg.linalg.lstsq for a least-squares solution") from None
+
+
 class Inv(Function):
     """Y = A⁻¹. VJP: -Yᵀ G Yᵀ. JVP: -Y dA Y."""
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, a: Tensor) -> np.ndarray:
-        try:
-            y = np.linalg.inv(a.data)
-        except np.linalg.LinAlgError:
-            raise LinAlgError("inv: the matrix is singular (not invertible); mg.linalg.pinv "
-                              "gives the pseudo-inverse") from None
+        y = _inv_array(a.data)
         ctx.save_output(y)
         return y
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tensor:
+    def backward(ctx: Any, grad: Any) -> Any:
         (y,) = outputs(ctx)
         yt = y.mT
         return -matmul(matmul(yt, grad), yt)
@@ -123,6 +143,14 @@ class Inv(Function):
     def jvp(ctx: Any, t: Tensor) -> Tensor:
         (y,) = outputs(ctx)
         return -matmul(matmul(y, t), y)
+
+
+def _inv_array(a: np.ndarray) -> np.ndarray:
+    try:
+        return np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        raise LinAlgError("inv: the matrix is singular (not invertible); mg.linalg.pinv "
+                          "gives the pseudo-inverse") from None
 
 
 # -- det, slogdet -----------------------------------------------------------------------------
@@ -147,13 +175,14 @@ def _well_conditioned(a: np.ndarray) -> bool:
     return bool(np.all(s[..., -1] > s[..., 0] * a.shape[-1] * np.finfo(a.dtype).eps * 16))
 
 
-def _cofactor(a: Tensor, d: Tensor) -> Tensor:
-    """∂det/∂A as a Tensor: det·A⁻ᵀ (differentiable) where every matrix is well conditioned,
-    else the SVD form as a constant (first derivatives stay exact at singular matrices; the
-    second derivative there is not followed)."""
-    if _state.enabled and _well_conditioned(a.data):
-        return _unsq2(d) * Inv.apply(a).mT
-    return Tensor._make(_cofactor_array(a.data), False, None)
+def _cofactor(a: Any, d: Any) -> Any:
+    """∂det/∂A: det·A⁻ᵀ (differentiable) where every matrix is well conditioned, else the SVD
+    form as a constant (first derivatives stay exact at singular matrices; the second
+    derivative there is not followed)."""
+    if _well_conditioned(D.value(a)):
+        return _unsq2(d) * _inv(a).mT
+    cof = _cofactor_array(D.value(a))
+    return _const(cof) if isinstance(a, Tensor) else cof
 
 
 class Det(Function):
@@ -162,6 +191,7 @@ class Det(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, a: Tensor) -> np.ndarray:
@@ -171,7 +201,7 @@ class Det(Function):
         return d
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tensor:
+    def backward(ctx: Any, grad: Any) -> Any:
         (a,) = ctx.saved_tensors
         (d,) = outputs(ctx)
         return _unsq2(grad) * _cofactor(a, d)
@@ -189,6 +219,7 @@ class Slogdet(Function):
 
     __slots__ = ("_n_out", "_out_meta")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, a: Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -197,10 +228,10 @@ class Slogdet(Function):
         return np.asarray(sign), np.asarray(logabs)
 
     @staticmethod
-    def _inv_t(ctx: Any) -> Tensor:
+    def _inv_t(ctx: Any) -> Any:
         (a,) = ctx.saved_tensors
         try:
-            return Inv.apply(a).mT
+            return _inv(a).mT
         except LinAlgError:
             raise LinAlgError("slogdet: the derivative of log|det A| does not exist at a "
                               "singular matrix (log|det A| = -inf)") from None
@@ -231,6 +262,7 @@ class Cholesky(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, a: Tensor) -> np.ndarray:
@@ -242,12 +274,12 @@ class Cholesky(Function):
         return lo
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tensor:
+    def backward(ctx: Any, grad: Any) -> Any:
         (lo,) = outputs(ctx)
         p = tril(matmul(lo.mT, grad))
         s = (p + tril(p, -1).mT) * 0.5
-        x = Solve.apply(lo.mT, s)  # L⁻ᵀ S
-        return Solve.apply(lo.mT, x.mT).mT  # (L⁻ᵀ S) L⁻¹
+        x = _solve(lo.mT, s)  # L⁻ᵀ S
+        return _solve(lo.mT, x.mT).mT  # (L⁻ᵀ S) L⁻¹
 
     @staticmethod
     def jvp(ctx: Any, t: Tensor) -> Tensor:
@@ -268,7 +300,7 @@ def _qr_backward_tall(q: Tensor, r: Tensor, gq: Tensor, gr: Tensor) -> Tensor:
     """m ≥ n (Liao et al. 2019): gA = (gQ + Q copyltu(M)) R⁻ᵀ, M = R gRᵀ - gQᵀ Q."""
     m = matmul(r, gr.mT) - matmul(gq.mT, q)
     b = gq + matmul(q, _copyltu(m))
-    return Solve.apply(r, b.mT).mT  # B R⁻ᵀ
+    return _solve(r, b.mT).mT  # B R⁻ᵀ
 
 
 class QR(Function):
@@ -281,6 +313,7 @@ class QR(Function):
 
     __slots__ = ("_n_out", "_out_meta", "mode")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, a: Tensor, mode: str) -> tuple[np.ndarray, np.ndarray]:
@@ -300,14 +333,12 @@ class QR(Function):
         if m >= n:
             return _qr_backward_tall(q, r, gq, gr), None
         # wide: A = Q [X | Y], R = [U | V] with X = QU square
-        from microgradnet.ops.shape import cat
-
         u, v = r[..., :, :m], r[..., :, m:]
         y = matmul(q, v)  # the columns of A beyond the first m
         gv = gr[..., :, m:]
         gx = _qr_backward_tall(q, u, gq + matmul(y, gv.mT), gr[..., :, :m])
         gy = matmul(q, gv)
-        return cat([gx, gy], -1), None
+        return D.concatenate([gx, gy], -1), None
 
     @staticmethod
     def jvp(ctx: Any, t: Tensor, *_: Any) -> tuple[Tensor, Tensor]:
@@ -346,13 +377,13 @@ def _gap_inverse(w: Tensor, what: str, op: str, k: Any) -> Tensor:
     ``k`` (the part of the gradient that would be divided by the gap) is not negligible raises."""
     e = w.reshape(w.shape[:-1] + (1, w.shape[-1])) - w.reshape(w.shape + (1,))
     n = w.shape[-1]
-    ea = e.data
-    scale = np.max(np.abs(w.data), axis=-1, keepdims=True)[..., None] if n else 1.0
+    ea = D.value(e)
+    scale = np.max(np.abs(D.value(w)), axis=-1, keepdims=True)[..., None] if n else 1.0
     tol = np.maximum(scale, np.finfo(ea.dtype).tiny) * (n * np.finfo(ea.dtype).eps * 16)
     off = ~np.eye(n, dtype=bool)
     close = (np.abs(ea) <= tol) & off
     if close.any():
-        kd = np.abs(k.data)
+        kd = np.abs(D.value(k))
         big = kd > np.sqrt(np.finfo(ea.dtype).eps) * max(float(kd.max(initial=0.0)), 1e-300)
         if (close & big).any():
             vectors = "eigenvectors" if op == "eigh" else "singular vectors"
@@ -375,6 +406,7 @@ class Eigh(Function):
 
     __slots__ = ("_n_out", "_out_meta")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, a: Tensor, uplo: str) -> tuple[np.ndarray, np.ndarray]:
@@ -414,6 +446,7 @@ class SVD(Function):
 
     __slots__ = ("_n_out", "_out_meta", "full")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, a: Tensor, full: bool) -> tuple[np.ndarray, ...]:
@@ -498,7 +531,7 @@ class SVD(Function):
 
 
 def _nonzero_sv(s: Tensor, op: str) -> None:
-    if s.shape[-1] and not np.all(s.data[..., -1] > 0):
+    if s.shape[-1] and not np.all(D.value(s)[..., -1] > 0):
         raise LinAlgError(f"{op}: the derivative of the singular vectors of a non-square, "
                           "rank-deficient matrix divides by a zero singular value")
 
@@ -514,6 +547,7 @@ class Pinv(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, a: Tensor, rcond: Any, hermitian: bool) -> np.ndarray:
@@ -523,7 +557,7 @@ class Pinv(Function):
         return p
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Any:
+    def backward(ctx: Any, grad: Any) -> Any:
         (a,) = ctx.saved_tensors
         (p,) = outputs(ctx)
         pt, gt = p.mT, grad.mT

@@ -35,6 +35,7 @@ __all__ = [
     "sign", "abs", "maximum", "minimum", "sum", "mean", "reshape", "transpose", "permute",
     "swapaxes", "broadcast_to", "matmul", "getitem", "zeros_like", "cast", "sum_to_shape",
     "expand_dims", "erf", "square", "stop", "concatenate", "adjoint", "log_sigmoid",
+    "sinh", "cosh", "hypot", "flip", "cumsum", "stack", "tril", "diagonal", "diag_embed",
 ]
 
 
@@ -101,6 +102,19 @@ def log_sigmoid(x: Any) -> Any:
 
 def erf(x: Any) -> Any:
     return _el.erf(x) if isinstance(x, Tensor) else _el._erf_array(np.asarray(x))
+
+
+def sinh(x: Any) -> Any:
+    return _sp.sinh(x) if isinstance(x, Tensor) else np.sinh(x)
+
+
+def cosh(x: Any) -> Any:
+    return _sp.cosh(x) if isinstance(x, Tensor) else np.cosh(x)
+
+
+def hypot(x: Any, y: Any) -> Any:
+    """√(x² + y²) without overflow."""
+    return _sp.hypot(x, y) if _any_tensor(x, y) else np.hypot(x, y)
 
 
 def square(x: Any) -> Any:
@@ -213,9 +227,45 @@ def getitem(x: Any, index: Any) -> Any:
     return _ix.getitem(x, index) if isinstance(x, Tensor) else x[index]
 
 
+def flip(x: Any, axis: int) -> Any:
+    return _sh.flip(x, axis) if isinstance(x, Tensor) else np.flip(x, axis)
+
+
+def cumsum(x: Any, axis: int) -> Any:
+    return _scan.CumSum.apply(x, axis) if isinstance(x, Tensor) else np.cumsum(x, axis)
+
+
+def stack(xs: Any, axis: int) -> Any:
+    return _sh.stack(xs, axis) if _any_tensor(*xs) else np.stack(xs, axis)
+
+
+def tril(x: Any, k: int = 0) -> Any:
+    """The lower triangle (on and below diagonal ``k``) of the last two axes."""
+    return _diag.tril(x, k) if isinstance(x, Tensor) else np.tril(x, k)
+
+
+def diagonal(x: Any, offset: int = 0, axis1: int = -2, axis2: int = -1) -> Any:
+    """The ``offset`` diagonal over ``axis1, axis2`` (as the last axis)."""
+    if isinstance(x, Tensor):
+        return _diag.diagonal(x, offset, axis1, axis2)
+    return np.diagonal(x, offset, axis1, axis2)
+
+
+def diag_embed(x: Any) -> Any:
+    """Square matrices with the last axis of ``x`` on their diagonal."""
+    if isinstance(x, Tensor):
+        return _diag.diag_embed(x)
+    x = np.asarray(x)
+    n = x.shape[-1]
+    out = np.zeros(x.shape + (n,), dtype=x.dtype)
+    i = np.arange(n)
+    out[..., i, i] = x
+    return out
+
+
 def concatenate(xs: Any, axis: int) -> Any:
     if _any_tensor(*xs):
-        return _sh.Cat.apply(*xs, axis=axis)
+        return _sh.Cat.apply(*xs, axis=axis % xs[0].ndim)  # Cat takes the axis from 0
     return np.concatenate(xs, axis=axis)
 
 
@@ -236,6 +286,9 @@ def adjoint(op: Any, x: Any, *args: Any, **kwargs: Any) -> Any:
 
 from microgradnet.ops import _util  # noqa: E402  (the op modules import this one)
 from microgradnet.ops import arithmetic as _ar  # noqa: E402
+from microgradnet.ops import diagonal as _diag  # noqa: E402
 from microgradnet.ops import elementwise as _el  # noqa: E402
 from microgradnet.ops import indexing as _ix  # noqa: E402
+from microgradnet.ops import scan as _scan  # noqa: E402
 from microgradnet.ops import shape as _sh  # noqa: E402
+from microgradnet.ops import special as _sp  # noqa: E402

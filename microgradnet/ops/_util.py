@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from microgradnet.autograd.function import Function
-from microgradnet.tensor import Tensor, _to_array
+from microgradnet.tensor import Tensor, _to_array, get_default_dtype
 
 _SCALARS = (int, float, bool, np.number, np.bool_)
 
@@ -39,6 +39,39 @@ def as_tensor(x: Any) -> Tensor:
     if isinstance(x, Tensor):
         return x
     return Tensor._make(_to_array(x, copy=False), False, None)
+
+
+def float_operand(x: Any) -> Tensor:
+    """``x`` as a Tensor of a floating dtype, for ops whose result is floating (exp, log, /,
+    mean, ...): integer and bool input computes in the default float dtype (float32 unless
+    ``mg.set_default_dtype`` says otherwise), as in PyTorch; NumPy would pick float16 for
+    int8 (losing digits) and float64 for int64.
+
+    >>> float_operand(mg.tensor([1, 2], dtype="int8")).dtype
+    dtype('float32')
+    """
+    if not isinstance(x, Tensor):
+        x = as_tensor(x)
+    if x.data.dtype.kind in "biu":
+        return Tensor._make(x.data.astype(get_default_dtype()), False, None)
+    return x
+
+
+def promote_weak(out: Any, *operands: Any) -> Any:
+    """``out`` in the default float dtype when it is floating although no Tensor operand is
+    (``int / int``, ``int ** 0.5``, ``clip(int, 0.5)``): numbers are weak, as in PyTorch's
+    type promotion, where NumPy would return float64.
+
+    >>> promote_weak(np.array([0.5]), mg.tensor([1]), 2).dtype
+    dtype('float32')
+    """
+    dt = out.dtype
+    if dt.kind == "f" and dt != get_default_dtype():
+        for v in operands:
+            if isinstance(v, Tensor) and v.data.dtype.kind in "fc":
+                return out
+        return out.astype(get_default_dtype())
+    return out
 
 
 def raw(x: Any) -> Any:

@@ -14,7 +14,7 @@ import numpy as np
 from microgradnet.autograd.forward_ad import tangent_sum
 from microgradnet.autograd.function import Function
 from microgradnet.ops import _dual as D
-from microgradnet.ops._util import as_operand, broadcast_error
+from microgradnet.ops._util import as_operand, broadcast_error, promote_weak
 from microgradnet.tensor import Tensor
 
 __all__ = [
@@ -178,8 +178,8 @@ class Div(Function):
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
         ctx.save_for_backward(x, y)
-        return (x.data if isinstance(x, Tensor) else x) / (
-            y.data if isinstance(y, Tensor) else y)
+        out = (x.data if isinstance(x, Tensor) else x) / (y.data if isinstance(y, Tensor) else y)
+        return promote_weak(out, x, y)  # int / int: true division in the default float dtype
 
     @staticmethod
     def jvp(ctx: Any, tx: Any, ty: Any) -> Any:
@@ -255,7 +255,7 @@ class Pow(Function):
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
         ctx.save_for_backward(x, y)
-        return np.power(_d(x), _d(y))
+        return promote_weak(np.power(_d(x), _d(y)), x, y)  # int ** 0.5: the default float
 
     @staticmethod
     def jvp(ctx: Any, tx: Any, ty: Any) -> Any:

@@ -128,6 +128,12 @@ def isnan(x: Any) -> Tensor:
     return Tensor._make(np.asarray(np.isnan(_d(x))), False, None)
 
 
+def _axes_0d(axis: Any, a: np.ndarray, op: str) -> tuple[int, ...] | None:
+    """Normalized axes; on a 0-d array axis 0 or -1 means the whole (PyTorch)."""
+    axes = normalize_axes(axis, a.ndim, op)
+    return None if a.ndim == 0 else axes
+
+
 def any(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
     """True if any element over ``axis`` (all axes by default) is true.
 
@@ -136,8 +142,8 @@ def any(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
     """
     axis, keepdims = axis_args(axis, keepdims, kw, "any")
     a = np.asarray(_d(x))
-    return Tensor._make(np.asarray(np.any(a, axis=normalize_axes(axis, a.ndim, "any"),
-                                          keepdims=keepdims)), False, None)
+    return Tensor._make(np.asarray(np.any(a, axis=_axes_0d(axis, a, "any"), keepdims=keepdims)),
+                        False, None)
 
 
 def all(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
@@ -150,5 +156,5 @@ def all(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
     """
     axis, keepdims = axis_args(axis, keepdims, kw, "all")
     a = np.asarray(_d(x))
-    return Tensor._make(np.asarray(np.all(a, axis=normalize_axes(axis, a.ndim, "all"),
-                                          keepdims=keepdims)), False, None)
+    return Tensor._make(np.asarray(np.all(a, axis=_axes_0d(axis, a, "all"), keepdims=keepdims)),
+                        False, None)

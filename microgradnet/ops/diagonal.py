@@ -1,8 +1,9 @@
 """Diagonals and triangles: ``diagonal``, ``trace``, ``diag``, ``tril``, ``triu``.
 
 ``diagonal`` and its adjoint ``diag_embed`` (write a vector onto a diagonal of zeros) are each
-other's derivative, so derivatives of every order come from the pair. ``tril``/``triu`` keep a
-constant mask of entries (their derivative keeps the same entries of the gradient).
+other's derivative, so derivatives of every order come from the pair: each rule is the other op,
+written once for arrays and Tensors (``D.adjoint``). ``tril``/``triu`` keep a constant mask of
+entries (their derivative keeps the same entries of the gradient).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from microgradnet.autograd.function import Function
+from microgradnet.ops import _dual as D
 from microgradnet.ops._util import as_tensor
 from microgradnet.tensor import Tensor
 
@@ -47,6 +49,7 @@ class Diagonal(Function):
 
     __slots__ = ("in_shape", "offset", "axis1", "axis2")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, offset: int, axis1: int, axis2: int) -> np.ndarray:
@@ -55,8 +58,8 @@ class Diagonal(Function):
         return np.diagonal(x.data, offset, axis1, axis2).copy()
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Any:
-        g = DiagEmbed.apply(grad, ctx.in_shape, ctx.offset, ctx.axis1, ctx.axis2)
+    def backward(ctx: Any, grad: Any) -> Any:
+        g = D.adjoint(DiagEmbed, grad, ctx.in_shape, ctx.offset, ctx.axis1, ctx.axis2)
         return g, None, None, None
 
     @staticmethod
@@ -70,6 +73,7 @@ class DiagEmbed(Function):
 
     __slots__ = ("offset", "axis1", "axis2")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, shape: tuple[int, ...], offset: int, axis1: int,
@@ -82,8 +86,8 @@ class DiagEmbed(Function):
         return out
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Any:
-        return Diagonal.apply(grad, ctx.offset, ctx.axis1, ctx.axis2), None, None, None, None
+    def backward(ctx: Any, grad: Any) -> Any:
+        return D.adjoint(Diagonal, grad, ctx.offset, ctx.axis1, ctx.axis2), None, None, None, None
 
     @staticmethod
     def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:

@@ -6,7 +6,8 @@ general: a label repeated within the operand (a diagonal, as in ``"ii->"``) gets
 tied to it by an identity matrix, and a label summed away in that operand alone (``"ij->i"``)
 gets a vector of ones, which broadcasts the gradient along it. Because the rule is itself an
 einsum, derivatives of any order follow, and the JVP is the sum of the einsums with one operand
-replaced by its tangent.
+replaced by its tangent. The rule is written once: NumPy's einsum on arrays in a plain sweep,
+the recorded op on Tensors (``_dual_rules``, see ``ops/_dual.py``).
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ class Einsum(Function):
 
     __slots__ = ("labels", "out")
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, labels: tuple[tuple[int, ...], ...], out: tuple[int, ...],
@@ -125,7 +127,7 @@ class Einsum(Function):
         return np.asarray(_call([(o.data, list(lab)) for o, lab in zip(ops, labels)], list(out)))
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Any:
+    def backward(ctx: Any, grad: Any) -> Any:
         ops = ctx.saved_tensors
         needs = ctx.needs_input_grad[2:]
         grads = [_operand_grad(grad, ops, ctx.labels, ctx.out, i) if need else None
@@ -146,12 +148,21 @@ class Einsum(Function):
         return total
 
 
-def _operand_grad(grad: Tensor, ops: tuple[Tensor, ...], labels: Any, out: Any,
-                  i: int) -> Tensor:
+def _einsum(labels: tuple[tuple[int, ...], ...], out: tuple[int, ...], args: list[Any]) -> Any:
+    """The einsum of ``args``: recorded when one is a Tensor (the constant arrays among them
+    become constant Tensors), NumPy's on arrays."""
+    if any(isinstance(a, Tensor) for a in args):
+        ts = [a if isinstance(a, Tensor) else Tensor._make(a, False, None) for a in args]
+        return Einsum.apply(labels, out, *ts)
+    return np.asarray(_call([(a, list(lab)) for a, lab in zip(args, labels)], list(out)))
+
+
+def _operand_grad(grad: Any, ops: tuple[Any, ...], labels: Any, out: Any, i: int) -> Any:
     target = list(labels[i])
-    shape = ops[i].data.shape
+    shape = np.shape(ops[i])
+    dtype = grad.dtype
     size = dict(zip(target, shape))
-    args: list[Tensor] = [grad]
+    args: list[Any] = [grad]
     arg_labels: list[tuple[int, ...]] = [tuple(out)]
     for j, (o, lab) in enumerate(zip(ops, labels)):
         if j != i:
@@ -161,8 +172,7 @@ def _operand_grad(grad: Tensor, ops: tuple[Tensor, ...], labels: Any, out: Any,
     seen: set[int] = set()
     for k, lab in enumerate(target):  # a repeated label: a fresh one tied to it by the identity
         if lab in seen:
-            eye = np.eye(size[lab], dtype=grad.data.dtype)
-            args.append(Tensor._make(eye, False, None))
+            args.append(np.eye(size[lab], dtype=dtype))
             arg_labels.append((lab, fresh))
             target[k] = fresh
             fresh += 1
@@ -170,9 +180,9 @@ def _operand_grad(grad: Tensor, ops: tuple[Tensor, ...], labels: Any, out: Any,
     present = {lab for labs in arg_labels for lab in labs}
     for lab in dict.fromkeys(target):  # summed in operand i alone: broadcast with ones
         if lab not in present:
-            args.append(Tensor._make(np.ones(size[lab], dtype=grad.data.dtype), False, None))
+            args.append(np.ones(size[lab], dtype=dtype))
             arg_labels.append((lab,))
-    return Einsum.apply(tuple(arg_labels), tuple(target), *args)
+    return _einsum(tuple(arg_labels), tuple(target), args)
 
 
 def einsum(subscripts: str, *operands: Any) -> Tensor:

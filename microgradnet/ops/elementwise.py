@@ -19,7 +19,14 @@ import numpy as np
 from microgradnet.autograd.forward_ad import tangent_sum
 from microgradnet.autograd.function import Function
 from microgradnet.ops import _dual as D
-from microgradnet.ops._util import as_operand, as_tensor, broadcast_error, const
+from microgradnet.ops._util import (
+    as_operand,
+    as_tensor,
+    broadcast_error,
+    const,
+    float_operand,
+    promote_weak,
+)
 from microgradnet.tensor import Tensor
 
 __all__ = [
@@ -59,6 +66,11 @@ def _t(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else as_tensor(x)
 
 
+def _f(x: Any) -> Tensor:
+    """A floating op's input: integer and bool tensors compute in the default float dtype."""
+    return x if isinstance(x, Tensor) and x.data.dtype.kind == "f" else float_operand(x)
+
+
 class Exp(Function):
     """exp(x). Derivative: exp(x), the output itself."""
 
@@ -87,7 +99,7 @@ def exp(x: Any) -> Tensor:
     >>> mg.exp(mg.tensor([0.0, 1.0]))
     tensor([1.    , 2.7183])
     """
-    return Exp.apply(_t(x))
+    return Exp.apply(_f(x))
 
 
 class Log(Function):
@@ -119,7 +131,7 @@ def log(x: Any) -> Tensor:
     >>> mg.log(mg.tensor([1.0, np.e]))
     tensor([0., 1.])
     """
-    return Log.apply(_t(x))
+    return Log.apply(_f(x))
 
 
 class Tanh(Function):
@@ -152,7 +164,7 @@ def tanh(x: Any) -> Tensor:
     >>> mg.tanh(mg.tensor([0.0, 1.0]))
     tensor([0.    , 0.7616])
     """
-    return Tanh.apply(_t(x))
+    return Tanh.apply(_f(x))
 
 
 class Sigmoid(Function):
@@ -199,7 +211,7 @@ def sigmoid(x: Any) -> Tensor:
     >>> mg.sigmoid(mg.tensor([-1000.0, 0.0, 1000.0]))  # no overflow warning
     tensor([0. , 0.5, 1. ])
     """
-    return Sigmoid.apply(_t(x))
+    return Sigmoid.apply(_f(x))
 
 
 class Relu(Function):
@@ -418,7 +430,7 @@ def sqrt(x: Any) -> Tensor:
     >>> mg.sqrt(mg.tensor([4.0, 9.0]))
     tensor([2., 3.])
     """
-    return Sqrt.apply(_t(x))
+    return Sqrt.apply(_f(x))
 
 
 def rsqrt(x: Any) -> Tensor:
@@ -427,7 +439,7 @@ def rsqrt(x: Any) -> Tensor:
     >>> mg.rsqrt(mg.tensor([1.0, 4.0]))
     tensor([1. , 0.5])
     """
-    return 1.0 / Sqrt.apply(_t(x))
+    return 1.0 / Sqrt.apply(_f(x))
 
 
 def square(x: Any) -> Tensor:
@@ -446,7 +458,7 @@ def reciprocal(x: Any) -> Tensor:
     >>> mg.reciprocal(mg.tensor([2.0, 4.0]))
     tensor([0.5 , 0.25])
     """
-    return 1.0 / _t(x)
+    return 1.0 / _f(x)
 
 
 class Sin(Function):
@@ -480,7 +492,7 @@ def sin(x: Any) -> Tensor:
     >>> mg.sin(mg.tensor([0.0]))
     tensor([0.])
     """
-    return Sin.apply(_t(x))
+    return Sin.apply(_f(x))
 
 
 class Cos(Function):
@@ -512,7 +524,7 @@ def cos(x: Any) -> Tensor:
     >>> mg.cos(mg.tensor([0.0, np.pi]))
     tensor([ 1., -1.])
     """
-    return Cos.apply(_t(x))
+    return Cos.apply(_f(x))
 
 
 class Tan(Function):
@@ -545,7 +557,7 @@ def tan(x: Any) -> Tensor:
     >>> mg.tan(mg.tensor([0.0, np.pi / 4]))
     tensor([0., 1.])
     """
-    return Tan.apply(_t(x))
+    return Tan.apply(_f(x))
 
 
 class Log1p(Function):
@@ -577,7 +589,7 @@ def log1p(x: Any) -> Tensor:
     >>> mg.log1p(mg.tensor([0.0, 1e-10], dtype=mg.float64))  # log(1 + 1e-10) loses digits
     tensor([0.e+00, 1.e-10], dtype=float64)
     """
-    return Log1p.apply(_t(x))
+    return Log1p.apply(_f(x))
 
 
 class Expm1(Function):
@@ -608,7 +620,7 @@ def expm1(x: Any) -> Tensor:
     >>> mg.expm1(mg.tensor([0.0, 1e-10], dtype=mg.float64))
     tensor([0.e+00, 1.e-10], dtype=float64)
     """
-    return Expm1.apply(_t(x))
+    return Expm1.apply(_f(x))
 
 
 _LN2 = math.log(2.0)
@@ -621,7 +633,7 @@ def log2(x: Any) -> Tensor:
     >>> mg.log2(mg.tensor([1.0, 8.0]))
     tensor([0., 3.])
     """
-    return Log.apply(_t(x)) * (1.0 / _LN2)
+    return Log.apply(_f(x)) * (1.0 / _LN2)
 
 
 def log10(x: Any) -> Tensor:
@@ -630,7 +642,7 @@ def log10(x: Any) -> Tensor:
     >>> mg.log10(mg.tensor([1.0, 100.0]))
     tensor([0., 2.])
     """
-    return Log.apply(_t(x)) * (1.0 / _LN10)
+    return Log.apply(_f(x)) * (1.0 / _LN10)
 
 
 # -- erf: W. J. Cody's rational Chebyshev approximations (Math. Comp. 1969, netlib specfun) ----
@@ -718,7 +730,8 @@ def _erf_array(a: np.ndarray, complement: bool = False) -> np.ndarray:
         else:
             out[big] = np.copysign((0.5 - e) + 0.5, xb)
     out = out.reshape(np.shape(a))
-    dtype = a.dtype if isinstance(a, np.ndarray) and a.dtype.kind == "f" else np.float64
+    kind = getattr(a, "dtype", np.dtype(np.float64)).kind  # a 0-d result is a NumPy scalar
+    dtype = a.dtype if kind == "f" else np.float64
     return out.astype(dtype, copy=False)
 
 
@@ -756,7 +769,7 @@ def erf(x: Any) -> Tensor:
     >>> round(mg.erf(mg.tensor(1.0, dtype="float64")).item(), 12)
     0.84270079295
     """
-    return Erf.apply(_t(x))
+    return Erf.apply(_f(x))
 
 
 # -- activations ------------------------------------------------------------------------------
@@ -796,7 +809,7 @@ def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
     >>> mg.leaky_relu(mg.tensor([-2.0, 3.0]), 0.5)
     tensor([-1.,  3.])
     """
-    return LeakyRelu.apply(_t(x), negative_slope)
+    return LeakyRelu.apply(_f(x), negative_slope)
 
 
 class Elu(Function):
@@ -835,7 +848,7 @@ def elu(x: Any, alpha: float = 1.0) -> Tensor:
     >>> mg.elu(mg.tensor([0.0, 2.0]))
     tensor([0., 2.])
     """
-    return Elu.apply(_t(x), alpha)
+    return Elu.apply(_f(x), alpha)
 
 
 _SQRT1_2 = math.sqrt(0.5)
@@ -890,7 +903,7 @@ def gelu(x: Any, approximate: str = "none") -> Tensor:
     """
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return Gelu.apply(_t(x), approximate)
+    return Gelu.apply(_f(x), approximate)
 
 
 class Softplus(Function):
@@ -929,7 +942,7 @@ def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     >>> mg.softplus(mg.tensor([0.0, 30.0], dtype="float64"))
     tensor([ 0.6931, 30.    ], dtype=float64)
     """
-    return Softplus.apply(_t(x), beta, threshold)
+    return Softplus.apply(_f(x), beta, threshold)
 
 
 # -- clip, maximum, minimum -------------------------------------------------------------------
@@ -954,7 +967,7 @@ class Clip(Function):
         if hi is not None:
             out = np.minimum(out, _d(hi))
         ctx.save_for_backward(x, lo, hi)
-        return out
+        return promote_weak(out, x, lo, hi)  # clip(int, 0.5): the default float dtype
 
     @staticmethod
     def jvp(ctx: Any, tx: Any, tlo: Any, thi: Any) -> Any:
@@ -1041,7 +1054,7 @@ class _Extremum(Function):
     @classmethod
     def forward(cls, ctx: Any, x: Any, y: Any) -> np.ndarray:
         ctx.save_for_backward(x, y)
-        return cls._pick(_d(x), _d(y))
+        return promote_weak(cls._pick(_d(x), _d(y)), x, y)  # maximum(int, 0.5): default float
 
     @classmethod
     def jvp(cls, ctx: Any, tx: Any, ty: Any) -> Any:

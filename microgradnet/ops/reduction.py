@@ -14,7 +14,13 @@ import numpy as np
 
 from microgradnet.autograd.function import Function
 from microgradnet.ops import _dual as D
-from microgradnet.ops._util import as_tensor, axis_args, normalize_axes, reduced_shape
+from microgradnet.ops._util import (
+    as_tensor,
+    axis_args,
+    float_operand,
+    normalize_axes,
+    reduced_shape,
+)
 from microgradnet.tensor import Tensor
 
 __all__ = [
@@ -115,9 +121,7 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
     tensor([2., 3.])
     """
     axis, keepdims = axis_args(axis, keepdims, kw, "mean")
-    x = as_tensor(x)
-    if x.data.dtype.kind not in "fc":
-        x = x.astype(np.float64)
+    x = float_operand(x)  # integers: the default float dtype
     return Mean.apply(x, _axes(axis, x, "mean"), keepdims)
 
 
@@ -179,7 +183,7 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Te
     tensor(1000.6932)
     """
     axis, keepdims = axis_args(axis, keepdims, kw, "logsumexp")
-    x = as_tensor(x)
+    x = float_operand(x)
     return LogSumExp.apply(x, _axes(axis, x, "logsumexp"), keepdims)
 
 
@@ -392,9 +396,7 @@ def _var(x: Any, axis: Any, keepdims: bool, correction: Any, ddof: Any, unbiased
          kw: dict[str, Any], op: str) -> Tensor:
     axis, keepdims = axis_args(axis, keepdims, kw, op)
     c = _correction(correction, ddof, unbiased, op)
-    x = as_tensor(x)
-    if x.data.dtype.kind not in "fc":
-        x = x.astype(np.float64)
+    x = float_operand(x)  # integers: the default float dtype
     return (Std if op == "std" else Var).apply(x, _axes(axis, x, op), keepdims, c)
 
 
@@ -633,9 +635,7 @@ def norm(x: Any, p: Any = 2, axis: Any = None, keepdims: bool = False, **kw: Any
     from microgradnet.ops.arithmetic import abs as abs_
 
     axis, keepdims = axis_args(axis, keepdims, kw, "norm")
-    x = as_tensor(x)
-    if x.data.dtype.kind not in "fc":
-        x = x.astype(np.float64)
+    x = float_operand(x)  # integers: the default float dtype
     if isinstance(p, str):
         if p != "fro":
             raise ValueError(f"norm: unsupported p={p!r}; use 'fro', 1, 2, inf, -inf or p > 0")

@@ -3,6 +3,8 @@
 ``cumsum``'s derivative is a cumulative sum in the other direction (of the reversed
 gradient). ``cumprod``'s is Σ_{i≥k} g_i·out_i / x_k where no x is zero; with zeros it is
 computed without dividing, by a reverse recurrence. ``diff`` is a composition of slices.
+Each rule is written once, for NumPy arrays (plain sweep) and Tensors (recorded; see
+``ops/_dual.py``).
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from microgradnet.autograd.function import Function
+from microgradnet.ops import _dual as D
 from microgradnet.ops._util import as_tensor
-from microgradnet.tensor import Tensor
+from microgradnet.tensor import Tensor, get_default_dtype
 
 __all__ = ["cumsum", "cumprod", "diff"]
 
@@ -31,16 +34,20 @@ def _axis(x: Tensor, axis: Any, kw: dict[str, Any], op: str) -> tuple[Tensor, in
     nd = max(x.ndim, 1)
     if not -nd <= int(axis) < nd:
         raise ValueError(f"{op}: axis {axis} is out of range for a tensor of shape {x.shape}")
-    if x.ndim == 0:
-        return x.reshape(1), 0
     return x, int(axis) % nd
 
 
-def _reverse_cumsum(g: Tensor, axis: int) -> Tensor:
-    """Σ_{i≥k} g_i along ``axis``."""
-    from microgradnet.ops.shape import flip
+def _scan(op: type[Function], x: Any, axis: Any, kw: dict[str, Any], name: str) -> Tensor:
+    """``op`` along ``axis``; a 0-d tensor with axis 0 or -1 stays 0-d (PyTorch)."""
+    x, ax = _axis(as_tensor(x), axis, kw, name)
+    if x.ndim == 0:
+        return op.apply(x.reshape(1), 0).reshape(())
+    return op.apply(x, ax)
 
-    return flip(CumSum.apply(flip(g, axis), axis), axis)
+
+def _reverse_cumsum(g: Any, axis: int) -> Any:
+    """Σ_{i≥k} g_i along ``axis`` (an array or a Tensor)."""
+    return D.flip(D.cumsum(D.flip(g, axis), axis), axis)
 
 
 class CumSum(Function):
@@ -49,6 +56,7 @@ class CumSum(Function):
 
     __slots__ = ("axis",)
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, axis: int) -> np.ndarray:
@@ -56,7 +64,7 @@ class CumSum(Function):
         return np.cumsum(x.data, axis=axis)
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Any:
+    def backward(ctx: Any, grad: Any) -> Any:
         return _reverse_cumsum(grad, ctx.axis), None
 
     @staticmethod
@@ -64,7 +72,7 @@ class CumSum(Function):
         return CumSum.apply(t, ctx.axis)
 
 
-def _take(x: Tensor, axis: int, i: Any) -> Tensor:
+def _take(x: Any, axis: int, i: Any) -> Any:
     return x[(slice(None),) * axis + (i,)]
 
 
@@ -78,6 +86,7 @@ class CumProd(Function):
 
     __slots__ = ("axis",)
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, axis: int) -> np.ndarray:
@@ -88,11 +97,11 @@ class CumProd(Function):
         return out
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Any:
+    def backward(ctx: Any, grad: Any) -> Any:
         (x,) = ctx.saved_tensors
         out = ctx.saved_output
         axis = ctx.axis
-        if np.all(x.data != 0):
+        if np.all(D.value(x) != 0):
             return _reverse_cumsum(grad * out, axis) / x, None
         return _cumprod_grad_with_zeros(x, out, grad, axis), None
 
@@ -113,16 +122,14 @@ class CumProd(Function):
         return stack(res, axis)
 
 
-def _cumprod_grad_with_zeros(x: Tensor, out: Tensor, grad: Tensor, axis: int) -> Tensor:
-    from microgradnet.ops.shape import stack
-
+def _cumprod_grad_with_zeros(x: Any, out: Any, grad: Any, axis: int) -> Any:
     n = x.shape[axis]
     s = [_take(grad, axis, n - 1)]
     for k in range(n - 2, -1, -1):
         s.append(_take(grad, axis, k) + _take(x, axis, k + 1) * s[-1])
     s.reverse()
     parts = [s[0]] + [_take(out, axis, k - 1) * s[k] for k in range(1, n)]
-    return stack(parts, axis)
+    return D.stack(parts, axis)
 
 
 def cumsum(x: Any, axis: Any = None, **kw: Any) -> Tensor:
@@ -131,8 +138,7 @@ def cumsum(x: Any, axis: Any = None, **kw: Any) -> Tensor:
     >>> mg.cumsum(mg.tensor([1.0, 2.0, 3.0]))
     tensor([1., 3., 6.])
     """
-    x, ax = _axis(as_tensor(x), axis, kw, "cumsum")
-    return CumSum.apply(x, ax)
+    return _scan(CumSum, x, axis, kw, "cumsum")
 
 
 def cumprod(x: Any, axis: Any = None, **kw: Any) -> Tensor:
@@ -142,8 +148,7 @@ def cumprod(x: Any, axis: Any = None, **kw: Any) -> Tensor:
     >>> mg.cumprod(mg.tensor([1.0, 2.0, 3.0]))
     tensor([1., 2., 6.])
     """
-    x, ax = _axis(as_tensor(x), axis, kw, "cumprod")
-    return CumProd.apply(x, ax)
+    return _scan(CumProd, x, axis, kw, "cumprod")
 
 
 def diff(x: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None,
@@ -178,6 +183,10 @@ def diff(x: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
             pieces.append(None)
             continue
         e = as_tensor(extra)
+        if isinstance(extra, (int, float, np.number)):  # a number is weak: x's dtype decides,
+            if x.data.dtype.kind not in "fc" and e.data.dtype.kind in "fc":  # or int x, 0.5:
+                x = x.astype(get_default_dtype())  # the default float (PyTorch's promotion)
+            e = e.astype(x.dtype)
         if e.ndim == 0:  # a scalar is repeated along the axis, as NumPy
             shape = x.shape[:ax] + (1,) + x.shape[ax + 1:]
             e = broadcast_to(e, shape)

@@ -165,9 +165,11 @@ def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
     """
     x = as_tensor(x)
     nd = x.data.ndim
-    for a in (axis1, axis2):
-        if not -nd <= a < nd:
+    for a in (axis1, axis2):  # a 0-d tensor takes axis 0 and -1 (PyTorch): nothing to swap
+        if not -max(nd, 1) <= a < max(nd, 1):
             raise ValueError(f"swapaxes: axis {a} is out of range for shape {x.shape}")
+    if nd == 0:
+        return permute(x)
     perm = list(range(nd))
     perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
     return permute(x, *perm)

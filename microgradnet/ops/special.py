@@ -1,11 +1,12 @@
 """More elementwise math: inverse trigonometric and hyperbolic functions, ``exp2``, ``erfc``,
 ``arctan2``, ``hypot``, ``logaddexp``, and the rounding functions.
 
-Each derivative is written with microgradnet ops, in the numerically careful form: ``arcsin``'s
+Each derivative is written once, in the numerically careful form: ``arcsin``'s
 1/√((1 - x)(1 + x)) keeps its digits near ±1 where 1 - x² would not, ``arcsinh``'s 1/hypot(x, 1)
 never overflows, ``logaddexp`` computes log(eˣ + eʸ) without overflow and its derivative
 e^(x - out) never exceeds 1. The same expression gives the VJP (times the output gradient) and
-the JVP (times the input tangent).
+the JVP (times the input tangent), and runs on NumPy arrays in a plain backward sweep and on
+Tensors, recorded, with ``create_graph`` (``_dual_rules``, see ``ops/_dual.py``).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from microgradnet.autograd.forward_ad import tangent_sum
 from microgradnet.autograd.function import Function
-from microgradnet.ops._util import as_tensor
-from microgradnet.ops.elementwise import _erf_array, _pairwise, exp, sqrt, where
+from microgradnet.ops import _dual as D
+from microgradnet.ops._util import as_tensor, float_operand
+from microgradnet.ops.elementwise import _erf_array, _pairwise
 from microgradnet.tensor import Tensor
 
 __all__ = [
@@ -48,18 +51,29 @@ def _t(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else as_tensor(x)
 
 
+def _floats(*xs: Any) -> list[Any]:
+    """Operands of a floating binary op: integer/bool tensors and arrays in the default float
+    dtype (numbers stay numbers; two numbers make a float tensor)."""
+    out = [x if isinstance(x, (int, float)) else float_operand(x) for x in xs]
+    if not any(isinstance(x, Tensor) for x in out):
+        out[0] = float_operand(out[0])
+    return out
+
+
 def _d(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
 
 
 class _Unary(Function):
-    """f(x) whose derivative f'(x) is ``_deriv(x)`` (microgradnet ops on the saved input).
+    """f(x) whose derivative f'(x) is ``_deriv(x)``, written once for arrays and Tensors (the
+    saved input is an array in a plain sweep, a Tensor in a recorded one or in forward mode).
 
     VJP: grad · f'(x); JVP: tangent · f'(x).
     """
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
     _f: Any = None
 
     @classmethod
@@ -68,11 +82,11 @@ class _Unary(Function):
         return cls._f(x.data)
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:  # pragma: no cover - every subclass defines it
+    def _deriv(x: Any) -> Any:  # pragma: no cover - every subclass defines it
         raise NotImplementedError
 
     @classmethod
-    def backward(cls, ctx: Any, grad: Tensor) -> Tensor:
+    def backward(cls, ctx: Any, grad: Any) -> Any:
         (x,) = ctx.saved_tensors
         return grad * cls._deriv(x)
 
@@ -89,8 +103,8 @@ class Arcsin(_Unary):
     _f = np.arcsin
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
-        return 1.0 / sqrt((1.0 - x) * (1.0 + x))
+    def _deriv(x: Any) -> Any:
+        return 1.0 / D.sqrt((1.0 - x) * (1.0 + x))
 
 
 class Arccos(_Unary):
@@ -100,8 +114,8 @@ class Arccos(_Unary):
     _f = np.arccos
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
-        return -1.0 / sqrt((1.0 - x) * (1.0 + x))
+    def _deriv(x: Any) -> Any:
+        return -1.0 / D.sqrt((1.0 - x) * (1.0 + x))
 
 
 class Arctan(_Unary):
@@ -111,7 +125,7 @@ class Arctan(_Unary):
     _f = np.arctan
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
+    def _deriv(x: Any) -> Any:
         return 1.0 / (x * x + 1.0)
 
 
@@ -122,8 +136,8 @@ class Sinh(_Unary):
     _f = np.sinh
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
-        return Cosh.apply(x)
+    def _deriv(x: Any) -> Any:
+        return D.cosh(x)
 
 
 class Cosh(_Unary):
@@ -133,8 +147,8 @@ class Cosh(_Unary):
     _f = np.cosh
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
-        return Sinh.apply(x)
+    def _deriv(x: Any) -> Any:
+        return D.sinh(x)
 
 
 class Arcsinh(_Unary):
@@ -144,8 +158,8 @@ class Arcsinh(_Unary):
     _f = np.arcsinh
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
-        return 1.0 / Hypot.apply(x, 1.0)
+    def _deriv(x: Any) -> Any:
+        return 1.0 / D.hypot(x, 1.0)
 
 
 class Arccosh(_Unary):
@@ -155,8 +169,8 @@ class Arccosh(_Unary):
     _f = np.arccosh
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
-        return 1.0 / (sqrt(x - 1.0) * sqrt(x + 1.0))
+    def _deriv(x: Any) -> Any:
+        return 1.0 / (D.sqrt(x - 1.0) * D.sqrt(x + 1.0))
 
 
 class Arctanh(_Unary):
@@ -166,7 +180,7 @@ class Arctanh(_Unary):
     _f = np.arctanh
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
+    def _deriv(x: Any) -> Any:
         return 1.0 / ((1.0 - x) * (1.0 + x))
 
 
@@ -181,8 +195,8 @@ class Erfc(_Unary):
         return _erf_array(a, complement=True)
 
     @staticmethod
-    def _deriv(x: Tensor) -> Tensor:
-        return exp(-(x * x)) * -_TWO_OVER_SQRT_PI
+    def _deriv(x: Any) -> Any:
+        return D.exp(-(x * x)) * -_TWO_OVER_SQRT_PI
 
 
 class Exp2(Function):
@@ -190,6 +204,7 @@ class Exp2(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> np.ndarray:
@@ -198,7 +213,7 @@ class Exp2(Function):
         return out
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tensor:
+    def backward(ctx: Any, grad: Any) -> Any:
         return grad * (ctx.saved_output * _LN2)
 
     @staticmethod
@@ -212,7 +227,7 @@ def arcsin(x: Any) -> Tensor:
     >>> mg.arcsin(mg.tensor([0.0, 1.0]))
     tensor([0.    , 1.5708])
     """
-    return Arcsin.apply(_t(x))
+    return Arcsin.apply(float_operand(x))
 
 
 def arccos(x: Any) -> Tensor:
@@ -221,7 +236,7 @@ def arccos(x: Any) -> Tensor:
     >>> mg.arccos(mg.tensor([1.0, 0.0]))
     tensor([0.    , 1.5708])
     """
-    return Arccos.apply(_t(x))
+    return Arccos.apply(float_operand(x))
 
 
 def arctan(x: Any) -> Tensor:
@@ -230,7 +245,7 @@ def arctan(x: Any) -> Tensor:
     >>> mg.arctan(mg.tensor([0.0, 1.0]))
     tensor([0.    , 0.7854])
     """
-    return Arctan.apply(_t(x))
+    return Arctan.apply(float_operand(x))
 
 
 def sinh(x: Any) -> Tensor:
@@ -239,7 +254,7 @@ def sinh(x: Any) -> Tensor:
     >>> mg.sinh(mg.tensor([0.0, 1.0]))
     tensor([0.    , 1.1752])
     """
-    return Sinh.apply(_t(x))
+    return Sinh.apply(float_operand(x))
 
 
 def cosh(x: Any) -> Tensor:
@@ -248,7 +263,7 @@ def cosh(x: Any) -> Tensor:
     >>> mg.cosh(mg.tensor([0.0, 1.0]))
     tensor([1.    , 1.5431])
     """
-    return Cosh.apply(_t(x))
+    return Cosh.apply(float_operand(x))
 
 
 def arcsinh(x: Any) -> Tensor:
@@ -257,7 +272,7 @@ def arcsinh(x: Any) -> Tensor:
     >>> mg.arcsinh(mg.tensor([0.0, 1.0]))
     tensor([0.    , 0.8814])
     """
-    return Arcsinh.apply(_t(x))
+    return Arcsinh.apply(float_operand(x))
 
 
 def arccosh(x: Any) -> Tensor:
@@ -266,7 +281,7 @@ def arccosh(x: Any) -> Tensor:
     >>> mg.arccosh(mg.tensor([1.0, 2.0]))
     tensor([0.   , 1.317])
     """
-    return Arccosh.apply(_t(x))
+    return Arccosh.apply(float_operand(x))
 
 
 def arctanh(x: Any) -> Tensor:
@@ -275,7 +290,7 @@ def arctanh(x: Any) -> Tensor:
     >>> mg.arctanh(mg.tensor([0.0, 0.5]))
     tensor([0.    , 0.5493])
     """
-    return Arctanh.apply(_t(x))
+    return Arctanh.apply(float_operand(x))
 
 
 def exp2(x: Any) -> Tensor:
@@ -284,7 +299,7 @@ def exp2(x: Any) -> Tensor:
     >>> mg.exp2(mg.tensor([0.0, 3.0]))
     tensor([1., 8.])
     """
-    return Exp2.apply(_t(x))
+    return Exp2.apply(float_operand(x))
 
 
 def erfc(x: Any) -> Tensor:
@@ -294,17 +309,43 @@ def erfc(x: Any) -> Tensor:
     >>> mg.erfc(mg.tensor([10.0], dtype=mg.float64))  # 1 - erf(10) would give 0
     tensor([2.0885e-45], dtype=float64)
     """
-    return Erfc.apply(_t(x))
+    return Erfc.apply(float_operand(x))
 
 
 # -- two arguments (broadcasting) -------------------------------------------------------------
 
-class Arctan2(Function):
+class _Binary(Function):
+    """f(x, y) whose partial derivatives are ``_partials(ctx)`` (from the saved inputs and
+    output), written once for arrays and Tensors.
+
+    VJP: (grad · ∂f/∂x, grad · ∂f/∂y); JVP: tx · ∂f/∂x + ty · ∂f/∂y.
+    """
+
+    __slots__ = ()
+    _forward_on_arrays = True
+    _dual_rules = True
+
+    @staticmethod
+    def _partials(ctx: Any) -> tuple[Any, Any]:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    @classmethod
+    def backward(cls, ctx: Any, grad: Any) -> Any:
+        dx, dy = cls._partials(ctx)
+        nx, ny = ctx.needs_input_grad
+        return (grad * dx if nx else None), (grad * dy if ny else None)
+
+    @classmethod
+    def jvp(cls, ctx: Any, tx: Any, ty: Any) -> Any:
+        dx, dy = cls._partials(ctx)
+        return tangent_sum(None if tx is None else tx * dx, None if ty is None else ty * dy)
+
+
+class Arctan2(_Binary):
     """arctan2(y, x): the angle of the point (x, y). Derivatives: ∂/∂y = x/(x² + y²),
     ∂/∂x = -y/(x² + y²)."""
 
     __slots__ = ()
-    _forward_on_arrays = True
 
     @staticmethod
     def forward(ctx: Any, y: Any, x: Any) -> np.ndarray:
@@ -312,29 +353,17 @@ class Arctan2(Function):
         return np.arctan2(_d(y), _d(x))
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Any:
+    def _partials(ctx: Any) -> tuple[Any, Any]:
         y, x = ctx.saved_tensors
-        ny, nx = ctx.needs_input_grad
-        g = grad / (x * x + y * y)
-        return (g * x if ny else None), (-(g * y) if nx else None)
-
-    @staticmethod
-    def jvp(ctx: Any, ty: Any, tx: Any) -> Tensor:
-        y, x = ctx.saved_tensors
-        num = 0.0
-        if ty is not None:
-            num = ty * x
-        if tx is not None:
-            num = num - tx * y
-        return num / (x * x + y * y)
+        r2 = x * x + y * y
+        return x / r2, -y / r2
 
 
-class Hypot(Function):
+class Hypot(_Binary):
     """√(x² + y²) without overflow. Derivatives: x/out and y/out (0 where out = 0, the
     subgradient PyTorch uses for norms)."""
 
     __slots__ = ()
-    _forward_on_arrays = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
@@ -344,35 +373,20 @@ class Hypot(Function):
         return out
 
     @staticmethod
-    def _safe_out(ctx: Any) -> Tensor:
+    def _partials(ctx: Any) -> tuple[Any, Any]:
+        x, y = ctx.saved_tensors
         out = ctx.saved_output
-        zero = out.data == 0
-        return where(zero, 1.0, out) if zero.any() else out  # there x = y = 0: 0 / 1 = 0
-
-    @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Any:
-        x, y = ctx.saved_tensors
-        nx, ny = ctx.needs_input_grad
-        g = grad / Hypot._safe_out(ctx)
-        return (g * x if nx else None), (g * y if ny else None)
-
-    @staticmethod
-    def jvp(ctx: Any, tx: Any, ty: Any) -> Tensor:
-        x, y = ctx.saved_tensors
-        num = 0.0
-        if tx is not None:
-            num = tx * x
-        if ty is not None:
-            num = num + ty * y
-        return num / Hypot._safe_out(ctx)
+        zero = D.value(out) == 0
+        if zero.any():
+            out = D.where(zero, 1.0, out)  # there x = y = 0: 0 / 1 = 0
+        return x / out, y / out
 
 
-class LogAddExp(Function):
+class LogAddExp(_Binary):
     """log(eˣ + eʸ) without overflow. Derivatives: e^(x - out) and e^(y - out) (each in
     [0, 1]: the softmax weights of x and y)."""
 
     __slots__ = ()
-    _forward_on_arrays = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
@@ -382,22 +396,10 @@ class LogAddExp(Function):
         return out
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Any:
-        x, y = ctx.saved_tensors
-        nx, ny = ctx.needs_input_grad
-        out = ctx.saved_output
-        return (grad * exp(x - out) if nx else None), (grad * exp(y - out) if ny else None)
-
-    @staticmethod
-    def jvp(ctx: Any, tx: Any, ty: Any) -> Tensor:
+    def _partials(ctx: Any) -> tuple[Any, Any]:
         x, y = ctx.saved_tensors
         out = ctx.saved_output
-        res: Any = 0.0
-        if tx is not None:
-            res = tx * exp(x - out)
-        if ty is not None:
-            res = res + ty * exp(y - out)
-        return res
+        return D.exp(x - out), D.exp(y - out)
 
 
 def arctan2(y: Any, x: Any) -> Tensor:
@@ -406,7 +408,7 @@ def arctan2(y: Any, x: Any) -> Tensor:
     >>> mg.arctan2(mg.tensor([1.0, -1.0]), mg.tensor([0.0, 0.0]))
     tensor([ 1.5708, -1.5708])
     """
-    return _pairwise(Arctan2, "arctan2", y, x)
+    return _pairwise(Arctan2, "arctan2", *_floats(y, x))
 
 
 def hypot(x: Any, y: Any) -> Tensor:
@@ -415,7 +417,7 @@ def hypot(x: Any, y: Any) -> Tensor:
     >>> mg.hypot(mg.tensor([3.0, 1e200], dtype=mg.float64), 4.0)
     tensor([5.e+000, 1.e+200], dtype=float64)
     """
-    return _pairwise(Hypot, "hypot", x, y)
+    return _pairwise(Hypot, "hypot", *_floats(x, y))
 
 
 def logaddexp(x: Any, y: Any) -> Tensor:
@@ -424,7 +426,7 @@ def logaddexp(x: Any, y: Any) -> Tensor:
     >>> mg.logaddexp(mg.tensor([1000.0]), mg.tensor([1000.0]))  # exp(1000) overflows
     tensor([1000.6932])
     """
-    return _pairwise(LogAddExp, "logaddexp", x, y)
+    return _pairwise(LogAddExp, "logaddexp", *_floats(x, y))
 
 
 # -- rounding: piecewise constant, zero derivative ----------------------------------------------
@@ -434,17 +436,18 @@ class _Rounding(Function):
 
     __slots__ = ()
     _forward_on_arrays = True
+    _dual_rules = True
     _f: Any = None
 
     @classmethod
     def forward(cls, ctx: Any, x: Tensor, *args: Any) -> np.ndarray:
+        if x.data.dtype.kind in "biu" and (not args or args[0] >= 0):
+            return x.data.copy()  # integers are already whole: kept, in their dtype (PyTorch)
         return cls._f(x.data, *args)
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Any:
-        from microgradnet.creation import zeros_like
-
-        return zeros_like(grad), None
+    def backward(ctx: Any, grad: Any) -> Any:
+        return D.zeros_like(grad), None
 
     @staticmethod
     def jvp(ctx: Any, t: Tensor, *_: Any) -> None:

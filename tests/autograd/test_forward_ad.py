@@ -136,6 +136,40 @@ def test_jacfwd_and_jacrev_are_function_transforms_with_argnums() -> None:
         F.jacfwd(f, argnums=2)(x, y)
 
 
+def _x_sin_x(x: Any) -> Any:
+    return (mg.sin(x) * x).sum()  # Hessian diag(2 cos x - x sin x)
+
+
+@pytest.mark.parametrize("outer, inner", [("jacfwd", "jacrev"), ("jacrev", "jacrev"),
+                                          ("jacrev", "jacfwd")])
+def test_jacobian_transforms_compose_into_a_hessian(outer: str, inner: str) -> None:
+    """As torch.func: the inner transform keeps its graph (they returned zeros before)."""
+    x = t([0.3, 0.7, -1.2])
+    h = getattr(F, outer)(getattr(F, inner)(_x_sin_x))(x)
+    np.testing.assert_allclose(h.data, np.diag(2 * np.cos(x.data) - x.data * np.sin(x.data)),
+                               rtol=1e-12, atol=1e-14)
+    assert not h.requires_grad
+    # a closure over the outer input (the inner transform's own argument is a constant)
+    g = F.jacrev(lambda a: F.jacrev(lambda b: (a * b * b).sum())(t([1.0, 2.0])))(t([3.0, 4.0]))
+    np.testing.assert_allclose(g.data, np.diag([2.0, 4.0]))
+
+
+def test_jacrev_of_an_input_that_requires_grad_stays_differentiable() -> None:
+    x = t([0.5, 1.5], grad=True)
+    (F.jacrev(_x_sin_x)(x) ** 2).sum().backward()  # d/dx sum(g^2) = 2 g H
+    g = np.sin(x.data) + x.data * np.cos(x.data)
+    np.testing.assert_allclose(x.grad.data, 2 * g * (2 * np.cos(x.data) - x.data * np.sin(x.data)))
+
+
+def test_forward_mode_inside_forward_mode_says_what_to_use() -> None:
+    x = t([0.3, 0.7])
+    message = r"nested dual levels are not supported.*jacfwd\(jacrev\(f\)\)"
+    with pytest.raises(RuntimeError, match=message):
+        F.jacfwd(F.jacfwd(_x_sin_x))(x)
+    with fwAD.dual_level(), pytest.raises(RuntimeError, match=message):
+        F.hessian(_x_sin_x, x)
+
+
 def test_hessian_and_hvp_run_forward_over_reverse() -> None:
     a = rng.normal(size=(3, 3))
 

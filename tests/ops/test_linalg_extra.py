@@ -160,9 +160,9 @@ def test_cross_needs_three_components() -> None:
         L.cross(t(np.ones(2)), t(np.ones(2)))
 
 
-def test_integer_input_is_computed_in_float64_as_numpy() -> None:
-    out = L.inv(mg.tensor([[2, 0], [0, 4]]))
-    assert out.dtype == np.float64
+def test_integer_input_is_computed_in_the_default_float_dtype() -> None:
+    out = L.inv(mg.tensor([[2, 0], [0, 4]]))  # issue 11: as every floating op, not NumPy's float64
+    assert out.dtype == mg.get_default_dtype()
 
 
 def test_float32_stays_float32() -> None:
@@ -171,3 +171,20 @@ def test_float32_stays_float32() -> None:
     assert out.dtype == np.float32
     out.sum().backward()
     assert a.grad.dtype == np.float32
+
+
+def test_tensor_methods_are_the_linalg_functions() -> None:
+    """x.det(), x.slogdet(), x.inverse(), x.cholesky(), x.matrix_power(n) as torch.Tensor."""
+    a = np.array([[[4.0, 2.0], [2.0, 3.0]], [[2.0, -1.0], [-1.0, 5.0]]])
+    x = mg.tensor(a, requires_grad=True)
+    pairs = [(x.det(), L.det(x)), (x.slogdet()[1], L.slogdet(x).logabsdet),
+             (x.inverse(), L.inv(x)), (x.cholesky(), L.cholesky(x)),
+             (x.cholesky(upper=True), L.cholesky(x, upper=True)),
+             (x.matrix_power(3), L.matrix_power(x, 3))]
+    for method, function in pairs:
+        assert method.grad_fn is not None
+        np.testing.assert_array_equal(method.data, function.data)
+    np.testing.assert_allclose(x.inverse().data, np.linalg.inv(a))
+    x.det().sum().backward()
+    np.testing.assert_allclose(x.grad.data, np.linalg.det(a)[:, None, None]
+                               * np.linalg.inv(a).transpose(0, 2, 1))

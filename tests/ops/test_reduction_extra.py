@@ -86,9 +86,9 @@ def test_var_of_a_single_element_with_correction_one_is_nan_like_numpy() -> None
     assert math.isnan(v.item())
 
 
-def test_var_of_integers_is_float64() -> None:
-    v = mg.var(mg.tensor([1, 2, 3, 4]), ddof=0)
-    assert v.dtype == np.float64 and v.item() == 1.25
+def test_var_of_integers_is_in_the_default_float_dtype() -> None:
+    v = mg.var(mg.tensor([1, 2, 3, 4]), ddof=0)  # issue 11: PyTorch's promotion, not NumPy's
+    assert v.dtype == mg.get_default_dtype() and v.item() == 1.25
 
 
 # -- prod -------------------------------------------------------------------------------------
