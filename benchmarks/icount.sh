@@ -8,6 +8,8 @@ py=${PYTHON:-$here/../.venv/bin/python}
 # seed keeps dict layouts, and so the counts, the same from run to run.
 case "$1" in w1|w1c|w1_numpy|chain) lo=${N1:-200}; hi=${N2:-1200} ;; *) lo=${N1:-2000}; hi=${N2:-12000} ;; esac
 export PYTHONHASHSEED=0
+# This checkout's microgradnet, not whichever one the interpreter has installed (as run.py does).
+export PYTHONPATH="$here/..${PYTHONPATH:+:$PYTHONPATH}"
 count() {
   valgrind --tool=callgrind --callgrind-out-file=/dev/null "$py" "$here/opcount.py" "$1" "$2" 2>&1 \
     | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'

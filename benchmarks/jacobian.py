@@ -1,20 +1,20 @@
 """Jacobians in forward and reverse mode: microgradnet against JAX (when installed).
 
 Two cases (issue 13):
-- the pendulum of ``examples/custom_nonlinear_system.py`` (its ``simulate``, imported, run
-  with microgradnet and with ``jax.numpy``): 363 angles (121 time points × 3 pendulums, 120
-  Runge–Kutta steps) with respect to 2 parameters (L, c);
+- the pendulum of ``examples/custom_nonlinear_system.py`` (its ``simulate`` and ``rk4_step``,
+  imported, run with microgradnet and with ``jax.numpy``): 363 angles (121 time points × 3
+  pendulums, 120 Runge–Kutta steps) with respect to 2 parameters (L, c);
 - a square case: y = tanh(W x) + x / 2 with W a fixed 200 × 200 matrix, x of 200 elements.
 
 Each Jacobian is computed by ``jacfwd`` (forward mode: one column per input element) and by
-``jacrev`` (reverse mode: one row per output element). Every case runs at least ``--repeat``
-times (at least 3 and at most about 20 s for a slow case) after one untimed warm-up call, and
-the **median** is printed, as wall clock and as process CPU time (the CPU time of all the
-process's threads: the steadier figure on a shared machine). JAX is an optional,
-benchmark-only peer (``pip install jax``, float64 enabled): its ``jacfwd``/``jacrev`` run
-un-jitted ("eager": op by op, after a warm-up call that fills JAX's per-op caches) and
-``jax.jit``-compiled (the compile time is printed separately; the timed calls reuse the
-compiled code). Every JAX result is waited for (``block_until_ready``) and compared with
+``jacrev`` (reverse mode: one row per output element). Every case runs once untimed, then
+``--repeat`` times (a case slower than 20 s stops after 3 runs), and the **median** is printed,
+as wall clock and as process CPU time (the CPU time of all the process's threads: the steadier
+figure on a shared machine). JAX is an optional, benchmark-only peer (``pip install jax``,
+float64 enabled): its ``jacfwd``/``jacrev`` run un-jitted ("eager": the same Python code op by
+op, after the warm-up call) and ``jax.jit``-compiled, the pendulum as a ``lax.scan`` over
+``rk4_step`` (compile times are printed apart; ``--compile-unrolled`` also times compiling the
+unrolled loop). Every JAX result is waited for (``block_until_ready``) and compared with
 microgradnet's.
 
     python benchmarks/jacobian.py                # all cases

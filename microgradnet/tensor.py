@@ -171,10 +171,17 @@ class Tensor:
     @staticmethod
     def _make(data: np.ndarray, requires_grad: bool, grad_fn: Any) -> Tensor:
         """The internal constructor (ops, engine, optimizers): ``data`` must already be an
-        ndarray of the right dtype. Every Tensor is built here or by ``__init__``; both fill the
-        fields through ``_fields``, the one place that lists them."""
+        ndarray of the right dtype. Every Tensor is built here or by ``__init__`` (through
+        ``_fields``); tests/autograd/test_lean_eager.py checks that both fill every slot."""
         t = _new(Tensor)
-        _fields(t, data, requires_grad, grad_fn)
+        # The fields of ``_fields``, written inline: this runs once per op (a call costs more).
+        t.data = data
+        t.grad = None
+        t._requires_grad = requires_grad
+        t.grad_fn = grad_fn
+        t._vc = None
+        t._meta = None
+        t._output_nr = 0
         return t
 
     # -- attributes ------------------------------------------------------------------------
@@ -974,7 +981,7 @@ _new = object.__new__
 
 
 def _fields(t: Tensor, data: np.ndarray, requires_grad: bool, grad_fn: Any) -> None:
-    """Fill a new Tensor's fields: the one place that lists them (``__init__``, ``_make``)."""
+    """Fill a new Tensor's fields (``__init__``; ``_make`` writes the same ones inline)."""
     t.data = data
     t.grad = None
     t._requires_grad = requires_grad

@@ -253,7 +253,6 @@ def apply_dual(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         else:
             ctx = _new(cls)
             ctx.next_functions = ()  # not in any graph, but keeps what forward saves
-            ctx.needs_input_grad = (False,) * len(args)
             ctx._saved = None
             ctx._hooks = None
             ctx._site = None

@@ -90,7 +90,7 @@ class Function:
 
     Node fields read by the engine and by viz:
     ``next_functions``: per forward argument, ``None`` or ``(target, output_nr, shape)`` where
-    target is the producing node or the leaf tensor itself; ``needs_input_grad``.
+    target is the producing node or the leaf tensor itself; ``needs_input_grad`` (read from it).
 
     A custom op: ``forward`` computes on arrays, ``backward`` maps the output gradient to one
     gradient per input using tensor ops (so higher-order derivatives work too). The engine
@@ -118,7 +118,6 @@ class Function:
 
     __slots__ = (
         "next_functions",
-        "needs_input_grad",
         "_saved",
         "_versions",
         "_out",
@@ -128,7 +127,6 @@ class Function:
     )
     # The slots' types, for type checkers (``apply`` fills them).
     next_functions: Any
-    needs_input_grad: tuple[bool, ...]
     _saved: Any
     _versions: Any
     _out: Any
@@ -166,65 +164,40 @@ class Function:
         """Run the forward and record the node if grad mode is on and an input requires grad."""
         if _fw.level:  # forward mode is on: tangents ride along (autograd/forward_ad.py)
             return _apply_dual(cls, args, kwargs)
-        # The per-op hot path: one pass over the arguments, no work for the graph unless needed.
-        edges: Any = None
         if _state.enabled:
             for a in args:
                 if isinstance(a, Tensor) and a._requires_grad:
-                    edges = []
-                    needs = []
-                    for b in args:
-                        if isinstance(b, Tensor) and b._requires_grad:
-                            fn = b.grad_fn
-                            edges.append((b, 0, b.data.shape) if fn is None else
-                                         (fn, b._output_nr, b.data.shape))
-                            needs.append(True)
-                        else:
-                            edges.append(None)
-                            needs.append(False)
-                    edges = tuple(edges)
-                    break
-        if edges is None and cls._forward_on_arrays:
-            # Nothing to record: internal ops run on a shared scratch ctx whose saves are no-ops.
-            ctx = cls.__dict__.get("_scratch") or _scratch(cls)
+                    return _record(cls, args, kwargs)
+        # Nothing to record (the per-op hot path under no_grad): no node, no call site, no
+        # version snapshot. Internal ops run on their class's scratch ctx, whose saves are no-ops.
+        if cls._forward_on_arrays:
+            out = cls.forward(cls._scratch, *args, **kwargs)
         else:
             ctx = _new(cls)
-            ctx.next_functions = edges
-            if edges is not None:
-                ctx.needs_input_grad = tuple(needs)
-            ctx._saved = None
-            ctx._hooks = None
-            ctx._site = None
-
-        if cls._forward_on_arrays:
-            out = cls.forward(ctx, *args, **kwargs)
-        else:
+            ctx.next_functions = None
+            ctx._saved = ctx._hooks = ctx._site = None
             prev = _state.enabled
             _state.enabled = False
             try:
                 out = cls.forward(ctx, *args, **kwargs)
             finally:
                 _state.enabled = prev
-        if edges is not None and (ctx._saved is not None or _state.anomaly):
-            # The line of user code that made this node, for the errors that point back to it.
-            site = _state.site
-            ctx._site = site if site is not None else user_call_site(sys._getframe(1))
-        if on_record is not None and edges is not None:
-            on_record(ctx, out, args)
-
         if type(out) is not np.ndarray:
             if type(out) is tuple:
-                return _wrap_outputs(ctx, out, edges is not None)
+                return _wrap_outputs(cls, out, None)
             out = out.data if isinstance(out, Tensor) else _forward_array(cls, out)
-        if edges is not None and out.dtype.kind in "fc":
-            t = _make(out, True, ctx)
-        else:  # not recorded (or an integer/bool result, which cannot carry gradients)
-            t = _make(out, False, None)
+        t = _make(out, False, None)
         if cls._view_of >= 0:
-            base = args[cls._view_of]
-            if np.may_share_memory(out, base.data):  # a view (reshape may have to copy)
-                t._vc = base._shared_version()
+            _share_version(t, args[cls._view_of])
         return t
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Each op class gets its own scratch ctx (in its own __dict__, so a subclass never
+        # shares its parent's): the ctx of every unrecorded call, made once.
+        cls._scratch = _new(cls)
+        cls._scratch.next_functions = None
+        cls._scratch._saved = cls._scratch._hooks = cls._scratch._site = None
 
     # -- the ctx API --------------------------------------------------------------------------
     def save_for_backward(self, *values: Any) -> None:
@@ -236,7 +209,9 @@ class Function:
         for v in values:
             vc = v._vc if isinstance(v, Tensor) else None
             versions.append(0 if vc is None else vc[0])
-        self._versions = versions
+        # A tuple of ints, which the cyclic garbage collector stops tracking after one look (a
+        # list it would rescan in every full collection, once per node of a deep graph).
+        self._versions = tuple(versions)
 
     @property
     def saved_tensors(self) -> tuple[Any, ...]:
@@ -302,6 +277,12 @@ class Function:
         """Accepted for compatibility; integer and bool outputs never require grad anyway."""
 
     # -- node information (engine, viz, errors) -----------------------------------------------
+    @property
+    def needs_input_grad(self) -> tuple[bool, ...]:
+        """Per forward argument: does it require grad (read from the edges when a rule asks,
+        so that recording a node builds one tuple, not two)."""
+        return tuple([e is not None for e in self.next_functions or ()])
+
     @property
     def op_name(self) -> str:
         """Lower-case name of the op (``add``, ``matmul``, ...), used in pictures and errors."""
@@ -410,15 +391,53 @@ class RemovableHandle:
     __call__ = remove
 
 
-def _scratch(cls: type[Function]) -> Function:
-    """The throwaway ctx an internal op's forward writes to when nothing is recorded."""
+def _record(cls: type[Function], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``cls.apply`` when grad mode is on and an input requires grad: run the forward on a new
+    node (the ctx) and attach the outputs to it. Called by ``apply`` only."""
+    edges: list[Any] = []  # per argument: None, or (producing node or leaf, output_nr, shape)
+    for a in args:
+        if isinstance(a, Tensor) and a._requires_grad:
+            fn = a.grad_fn
+            edges.append((a, 0, a.data.shape) if fn is None else
+                         (fn, a._output_nr, a.data.shape))
+        else:
+            edges.append(None)
     ctx = _new(cls)
-    ctx.next_functions = None
-    ctx._saved = None
-    ctx._hooks = None
-    ctx._site = None
-    cls._scratch = ctx
-    return ctx
+    ctx.next_functions = tuple(edges)
+    ctx._saved = ctx._hooks = ctx._site = None
+    if cls._forward_on_arrays:
+        out = cls.forward(ctx, *args, **kwargs)
+    else:  # a user's forward may use tensor ops: they must not be recorded
+        _state.enabled = False
+        try:
+            out = cls.forward(ctx, *args, **kwargs)
+        finally:
+            _state.enabled = True
+    if ctx._saved is not None or _state.anomaly:
+        # The line of user code that made this node, for the errors that point back to it.
+        site = _state.site
+        ctx._site = site if site is not None else user_call_site(sys._getframe(2))
+    if on_record is not None:
+        on_record(ctx, out, args)
+
+    if type(out) is not np.ndarray:
+        if type(out) is tuple:
+            return _wrap_outputs(cls, out, ctx)
+        out = out.data if isinstance(out, Tensor) else _forward_array(cls, out)
+    if out.dtype.kind in "fc":
+        t = _make(out, True, ctx)
+    else:  # an integer/bool result cannot carry gradients
+        t = _make(out, False, None)
+    if cls._view_of >= 0:
+        _share_version(t, args[cls._view_of])
+    return t
+
+
+def _share_version(t: Tensor, base: Tensor) -> None:
+    """A view's version counter is its base's (an in-place change of either is seen by both);
+    reshape may have had to copy, and then the output is no view."""
+    if np.may_share_memory(t.data, base.data):
+        t._vc = base._shared_version()
 
 
 def _forward_array(cls: type, out: Any) -> np.ndarray:
@@ -431,16 +450,17 @@ def _forward_array(cls: type, out: Any) -> np.ndarray:
     return arr
 
 
-def _wrap_outputs(node: Function, outs: tuple[Any, ...], record: bool) -> tuple[Tensor, ...]:
-    """Outputs of a multi-output node; integer/bool outputs never carry gradients."""
+def _wrap_outputs(cls: type, outs: tuple[Any, ...], node: Function | None) -> tuple[Tensor, ...]:
+    """Outputs of a multi-output op, attached to ``node`` when it is recorded (not None);
+    integer/bool outputs never carry gradients."""
     res = []
     for i, o in enumerate(outs):
-        arr = o.data if isinstance(o, Tensor) else _forward_array(type(node), o)
-        diff = record and arr.dtype.kind in "fc"
+        arr = o.data if isinstance(o, Tensor) else _forward_array(cls, o)
+        diff = node is not None and arr.dtype.kind in "fc"
         t = Tensor._make(arr, diff, node if diff else None)
         t._output_nr = i
         res.append(t)
-    if record:
+    if node is not None:
         node._n_out = len(res)  # type: ignore[misc]
         node._out_meta = tuple((t.data.shape, t.data.dtype) for t in res)
     return tuple(res)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,8 @@ from microgradnet.autograd.function import Function
 from microgradnet.tensor import Tensor, _to_array, get_default_dtype
 
 _SCALARS = (int, float, bool, np.number, np.bool_)
+# the module (``microgradnet.tensor`` as an attribute is the function): its current default dtype
+_tensor = importlib.import_module("microgradnet.tensor")
 
 
 def as_operand(x: Any) -> Any:
@@ -66,12 +69,12 @@ def promote_weak(out: Any, *operands: Any) -> Any:
     dtype('float32')
     """
     dt = out.dtype
-    if dt.kind == "f" and dt != get_default_dtype():
-        for v in operands:
-            if isinstance(v, Tensor) and v.data.dtype.kind in "fc":
-                return out
-        return out.astype(get_default_dtype())
-    return out
+    if dt is _tensor._default_dtype or dt.kind != "f":  # the common case first: one lookup
+        return out
+    for v in operands:
+        if isinstance(v, Tensor) and v.data.dtype.kind in "fc":
+            return out
+    return out.astype(get_default_dtype())
 
 
 def raw(x: Any) -> Any:
