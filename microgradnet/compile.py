@@ -213,7 +213,7 @@ def _lit(x: Any, sub: bool = False) -> list[Any]:
     if t is dict:
         return ["{", *_join([[*_lit(k), ": ", *_lit(v)] for k, v in x.items()]), "}"]
     if isinstance(x, np.dtype):
-        return [f"np.dtype({x.str!r})" if x.names is None else prog.ref(x, "dtype")]
+        return [prog.ref(x, x.name if x.names is None else "dtype")]
     if isinstance(x, type) and issubclass(x, np.generic):
         tname = x.__name__
         if getattr(np, tname, None) is x:
@@ -736,6 +736,10 @@ def _fused_step(trace: _Trace, opt: Optimizer, ref: _Ref) -> bool:
             prog.lines[at] = ["np.copyto(", gref, ", ", sym, "); ",
                               *prog.lines[at][:1], ".grad = _tensor(", gref, ")"]
         done.add(id(sym))
+        at = trace.guard_lines.get(id(p), -1)
+        if at >= 0 and prog.lines[at][:1] == ["if "]:  # a flat layout fixes shape and dtype
+            prog.lines[at] = ["if ", fref, ".kind is None and (", *prog.lines[at][1:]]
+            prog.lines[at][-1] = prog.lines[at][-1].replace(": raise", "): raise", 1)
     name = type(opt).__name__
     prog.start_guards.append(f"if not {fref.name}.intact(): raise _GuardFailed('layout')")
     prog.emit([f"# ---- {ref.name}.step(), fused: {name}._update once over flat arrays that "
@@ -812,6 +816,7 @@ class _Trace:
         self.grad_syms: dict[int, _Sym] = {}  # id(param) -> the gradient array delivered
         self.node_out: dict[int, str] = {}  # id(node) -> name of its output, for grad names
         self.grad_lines: dict[int, int] = {}  # id(param) -> the line assigning its .grad
+        self.guard_lines: dict[int, int] = {}  # id(tensor) -> its shape and dtype guard
         self.flats: list[_FlatStep] = []  # fused optimizer steps, built once the trace is done
 
     # -- tensors entering the trace ------------------------------------------------------------
@@ -828,6 +833,7 @@ class _Trace:
         ref = prog.ref(t, "P")
         sym = _Sym(arr, name or self.names.get(id(t), "w"))
         prog.emit([sym, " = ", ref, ".data"])
+        self.guard_lines[id(t)] = len(prog.lines)
         prog.emit(["if ", sym, f".shape != {arr.shape!r} or ", sym, ".dtype != ",
                    prog.ref(arr.dtype, arr.dtype.name), ": raise _GuardFailed(-1)"])
         prog.outside[id(arr)] = arr
