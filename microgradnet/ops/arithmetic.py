@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from microgradnet import tensor as _tensor
 from microgradnet.autograd.forward_ad import tangent_sum
 from microgradnet.autograd.function import Function
 from microgradnet.ops import _dual as D
 from microgradnet.ops._util import as_operand, broadcast_error, promote_weak
-from microgradnet import tensor as _tensor
 from microgradnet.tensor import Tensor
 
 __all__ = [
