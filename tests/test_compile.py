@@ -537,7 +537,7 @@ def test_python_abs_and_unary_operators_on_traced_arrays() -> None:
 # --------------------------------------------------------------------------- the flat layout
 
 
-def _sgd_twins(change=None, steps: int = 8):
+def _adam_twins(change=None, steps: int = 8):
     """Eager and compiled training of the same MLP; ``change(i, model, opt)`` runs before
     step ``i`` in both. Returns (eager, compiled) parameter bytes and the compiled step."""
     runs = []
@@ -564,7 +564,7 @@ def _sgd_twins(change=None, steps: int = 8):
 
 
 def test_flat_layout_parameters_become_views_of_one_array() -> None:
-    eager, comp, fn = _sgd_twins()
+    eager, comp, fn = _adam_twins()
     assert eager == comp
     flat = _flat(fn)
     w = flat.flat[0][0].data
@@ -580,7 +580,7 @@ def test_flat_layout_is_not_taken_when_an_outside_reference_would_go_stale() -> 
         if i == 0:
             held.append(model.layers[0].weight.data)  # a user keeps the array
 
-    eager, comp, fn = _sgd_twins(hold)
+    eager, comp, fn = _adam_twins(hold)
     assert eager == comp
     assert _flat(fn).kind is None  # not moved: the optimizer's own step() runs
     w = fn.fn.__defaults__[0].layers[0].weight
@@ -595,7 +595,7 @@ def test_replaced_parameter_data_or_optimizer_state_traces_again() -> None:
         if i == 5:
             opt.load_state_dict(opt.state_dict())  # new state buffers
 
-    eager, comp, fn = _sgd_twins(replace)
+    eager, comp, fn = _adam_twins(replace)
     assert eager == comp
     assert fn.traces == 3 and _flat(fn).kind is not None and _flat(fn).intact()
 
