@@ -34,7 +34,8 @@ import numpy as np
 
 from microgradnet.autograd import api as _api
 from microgradnet.autograd import engine as _engine
-from microgradnet.autograd.function import Function, user_call_site
+from microgradnet.autograd import function as _function
+from microgradnet.autograd.function import _NO_KWARGS, site_line, user_call_site
 from microgradnet.autograd.grad_mode import _state
 from microgradnet.nn.module import Module
 from microgradnet.optim.optimizer import Optimizer, all_finite
@@ -879,7 +880,7 @@ class _Trace:
             if isinstance(a, Tensor) and type(a.data) is np.ndarray:
                 self.adopt(a)
         start = len(self.prog.lines)
-        out = orig.__func__(cls, *args, **kwargs)
+        out = orig(cls, args, kwargs)
         outs = out if type(out) is tuple else (out,)
         op = cls.__name__.lower()
         k = self.counts[op] = self.counts.get(op, 0) + 1
@@ -971,9 +972,9 @@ class _Trace:
     # -- install / remove ------------------------------------------------------------------------
     def patches(self) -> list[tuple[Any, str, Any]]:
         trace = self
-        orig_apply = Function.__dict__["apply"]
+        orig_apply = _function.apply_op
 
-        def apply(cls: type, *args: Any, **kwargs: Any) -> Any:
+        def apply_op(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any] = _NO_KWARGS) -> Any:
             return trace.apply(orig_apply, cls, args, kwargs)
 
         orig_rb = _api.run_backward
@@ -990,7 +991,6 @@ class _Trace:
             return call
 
         out: list[tuple[Any, str, Any]] = [
-            (Function, "apply", classmethod(apply)),
             (_api, "run_backward", run_backward),
             (Optimizer, "step", opaque(Optimizer, "step")),
             (Optimizer, "zero_grad", opaque(Optimizer, "zero_grad")),
@@ -998,8 +998,12 @@ class _Trace:
         ]
         # microgradnet's own modules see a NumPy whose array creation is traced; NumPy's
         # internals and C extensions keep the real module (they must never see a _Sym).
+        # Every op reaches its node through ``apply_op`` (Function.apply too): wherever a module
+        # of microgradnet bound that name.
         proxy = _TracedNumpy()
         for name, mod in list(sys.modules.items()):
+            if name.startswith("microgradnet") and getattr(mod, "apply_op", None) is orig_apply:
+                out.append((mod, "apply_op", apply_op))
             if (name.startswith("microgradnet.") and name != __name__
                     and getattr(mod, "np", None) is np):
                 out.append((mod, "np", proxy))
@@ -1007,9 +1011,8 @@ class _Trace:
 
 
 def _short(site: Any) -> str:
-    code, line = site
-    name = code.co_filename.rsplit("/", 1)[-1]
-    return f"{name}:{line}"
+    name = site[0].co_filename.rsplit("/", 1)[-1]
+    return f"{name}:{site_line(site)}"
 
 
 # --------------------------------------------------------------------------- the compiled step

@@ -21,6 +21,7 @@ import numpy as np
 
 from microgradnet.autograd.forward_ad import _fw
 from microgradnet.autograd.forward_ad import tangent_of as _tangent_of
+from microgradnet.autograd.function import apply_op
 from microgradnet.ops.elementwise import (
     elu,
     gelu,
@@ -122,7 +123,7 @@ def softmax(x: Any, axis: int | None = None, dtype: Any = None, *, dim: int | No
     """
     x = _tensor(x, "softmax")
     x = _floating(x) if dtype is None else x.astype(dtype)
-    return Softmax.apply(x, _axis(axis, dim, x.data.ndim, "softmax"))
+    return apply_op(Softmax, (x, _axis(axis, dim, x.data.ndim, "softmax")))
 
 
 def log_softmax(x: Any, axis: int | None = None, dtype: Any = None, *, dim: int | None = None
@@ -134,7 +135,7 @@ def log_softmax(x: Any, axis: int | None = None, dtype: Any = None, *, dim: int 
     """
     x = _tensor(x, "log_softmax")
     x = _floating(x) if dtype is None else x.astype(dtype)
-    return LogSoftmax.apply(x, _axis(axis, dim, x.data.ndim, "log_softmax"))
+    return apply_op(LogSoftmax, (x, _axis(axis, dim, x.data.ndim, "log_softmax")))
 
 
 # --------------------------------------------------------------------------- linear
@@ -209,7 +210,7 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             )
     if not _FUSED[0]:
         return _elementary_linear(x, weight, bias)
-    return Linear.apply(x, weight, bias)
+    return apply_op(Linear, (x, weight, bias))
 
 
 # --------------------------------------------------------------------------- dropout, one_hot
@@ -365,8 +366,8 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, ignore_index: int
         per = -(qt * log_softmax(x, axis)).sum(axis)
         return _elementary_reduce(per, scale, reduction != "none")
     if reduction == "none":
-        return CrossEntropy.apply(x, q, axis, 1.0, False)
-    return CrossEntropy.apply(x, q, axis, scale, True)
+        return apply_op(CrossEntropy, (x, q, axis, 1.0, False))
+    return apply_op(CrossEntropy, (x, q, axis, scale, True))
 
 
 def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -100,
@@ -425,8 +426,8 @@ def _squared_error(input: Any, target: Any, k: float, reduction: str, op: str) -
         return _elementary_reduce(err * err * k, _scale(reduction, x.data.size),
                                   reduction != "none")
     if reduction == "none":
-        return SquaredError.apply(x, t, k, 1.0, False)
-    return SquaredError.apply(x, t, k, _scale(reduction, x.data.size), True)
+        return apply_op(SquaredError, (x, t, k, 1.0, False))
+    return apply_op(SquaredError, (x, t, k, _scale(reduction, x.data.size), True))
 
 
 def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
@@ -505,8 +506,8 @@ def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction:
         per = per if w is None else per * w
         return _elementary_reduce(per, _scale(reduction, x.data.size), reduction != "none")
     if reduction == "none":
-        return BinaryCrossEntropy.apply(x, t, w, 1.0, False)
-    return BinaryCrossEntropy.apply(x, t, w, _scale(reduction, x.data.size), True)
+        return apply_op(BinaryCrossEntropy, (x, t, w, 1.0, False))
+    return apply_op(BinaryCrossEntropy, (x, t, w, _scale(reduction, x.data.size), True))
 
 
 def binary_cross_entropy_with_logits(input: Any, target: Any, weight: Any = None,
@@ -530,8 +531,8 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, weight: Any = None
         per = per if w is None else per * w
         return _elementary_reduce(per, _scale(reduction, x.data.size), reduction != "none")
     if reduction == "none":
-        return BCEWithLogits.apply(x, t, w, pw, 1.0, False)
-    return BCEWithLogits.apply(x, t, w, pw, _scale(reduction, x.data.size), True)
+        return apply_op(BCEWithLogits, (x, t, w, pw, 1.0, False))
+    return apply_op(BCEWithLogits, (x, t, w, pw, _scale(reduction, x.data.size), True))
 
 
 from microgradnet.autograd.functional import (  # noqa: E402

@@ -24,10 +24,11 @@ import numpy as np
 
 from microgradnet.autograd.grad_mode import _state
 
-__all__ = ["Function", "FunctionCtx", "NodeState", "RemovableHandle"]
+__all__ = ["Function", "FunctionCtx", "NodeState", "RemovableHandle", "apply_op", "site_line"]
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _new = object.__new__
+_NO_KWARGS: dict[str, Any] = {}  # the keywords of an op called without any (never mutated)
 _FREED = object()  # marker left in ``_saved`` once the sweep has freed the buffers
 # Called as ``on_record(node, out, args)`` for every node recorded while it is set (None: off).
 # ``mg.viz.keep_values()`` sets it to keep each node's output value for the pictures.
@@ -57,9 +58,11 @@ _CODE_CACHE_MAX = 2048
 
 
 def user_call_site(f: Any = None) -> tuple[Any, int] | None:
-    """(code, line) of the innermost frame outside microgradnet (starting at ``f``, default the
-    caller's caller); no frame is kept. Each frame looked at costs a frame object, so callers
-    start as close to user code as they can."""
+    """(code, instruction offset) of the innermost frame outside microgradnet (starting at
+    ``f``, default the caller's caller); no frame is kept. Each frame looked at costs a frame
+    object, so callers start as close to user code as they can. The line number is worked out
+    from the offset only when a message needs it (``site_line``): reading ``f_lineno`` scans
+    the code's line table, which cost more than the rest of recording a node."""
     if f is None:
         f = sys._getframe(1)
     cache = _internal_code
@@ -72,8 +75,17 @@ def user_call_site(f: Any = None) -> tuple[Any, int] | None:
                 cache.clear()
             hit = cache[id(code)] = (code, code.co_filename.startswith(_PKG_DIR))
         if not hit[1]:
-            return code, f.f_lineno
+            return code, f.f_lasti
         f = f.f_back
+    return None
+
+
+def site_line(site: tuple[Any, int]) -> int | None:
+    """The source line of a recorded call site (what ``frame.f_lineno`` said at the time)."""
+    code, lasti = site
+    for start, end, line in code.co_lines():
+        if start <= lasti < end:
+            return line
     return None
 
 
@@ -81,8 +93,7 @@ def format_site(site: Any) -> str:
     """'file:line in function' for a recorded call site."""
     if site is None:
         return "an unknown place"
-    code, line = site
-    return f"{code.co_filename}:{line} in {code.co_name}"
+    return f"{site[0].co_filename}:{site_line(site)} in {site[0].co_name}"
 
 
 class Function:
@@ -162,34 +173,7 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run the forward and record the node if grad mode is on and an input requires grad."""
-        if _fw.level:  # forward mode is on: tangents ride along (autograd/forward_ad.py)
-            return _apply_dual(cls, args, kwargs)
-        if _state.enabled:
-            for a in args:
-                if isinstance(a, Tensor) and a._requires_grad:
-                    return _record(cls, args, kwargs)
-        # Nothing to record (the per-op hot path under no_grad): no node, no call site, no
-        # version snapshot. Internal ops run on their class's scratch ctx, whose saves are no-ops.
-        if cls._forward_on_arrays:
-            out = cls.forward(cls._scratch, *args, **kwargs)
-        else:
-            ctx = _new(cls)
-            ctx.next_functions = None
-            ctx._saved = ctx._hooks = ctx._site = None
-            prev = _state.enabled
-            _state.enabled = False
-            try:
-                out = cls.forward(ctx, *args, **kwargs)
-            finally:
-                _state.enabled = prev
-        if type(out) is not np.ndarray:
-            if type(out) is tuple:
-                return _wrap_outputs(cls, out, None)
-            out = out.data if isinstance(out, Tensor) else _forward_array(cls, out)
-        t = _make(out, False, None)
-        if cls._view_of >= 0:
-            _share_version(t, args[cls._view_of])
-        return t
+        return apply_op(cls, args, kwargs)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -391,9 +375,44 @@ class RemovableHandle:
     __call__ = remove
 
 
+def apply_op(cls: type[Function], args: tuple[Any, ...],
+             kwargs: dict[str, Any] = _NO_KWARGS) -> Any:
+    """``cls.apply(*args, **kwargs)``. The library's ops call it directly: the per-op hot path,
+    without the bound method and keyword dict that calling the classmethod builds every time."""
+    if _live and _fw.level:  # forward mode is on: tangents ride along (autograd/forward_ad.py)
+        return _apply_dual(cls, args, kwargs)
+    if _state.enabled:
+        for a in args:
+            if isinstance(a, Tensor) and a._requires_grad:
+                return _record(cls, args, kwargs)
+    # Nothing to record (the per-op hot path under no_grad): no node, no call site, no
+    # version snapshot. Internal ops run on their class's scratch ctx, whose saves are no-ops.
+    if cls._forward_on_arrays:  # (a call with **{} would build a dict each time)
+        out = (cls.forward(cls._scratch, *args, **kwargs) if kwargs else
+               cls.forward(cls._scratch, *args))
+    else:
+        ctx = _new(cls)
+        ctx.next_functions = None
+        ctx._saved = ctx._hooks = ctx._site = None
+        prev = _state.enabled
+        _state.enabled = False
+        try:
+            out = cls.forward(ctx, *args, **kwargs)
+        finally:
+            _state.enabled = prev
+    if type(out) is not np.ndarray:
+        if type(out) is tuple:
+            return _wrap_outputs(cls, out, None)
+        out = out.data if isinstance(out, Tensor) else _forward_array(cls, out)
+    t = _make(out, False, None)
+    if cls._view_of >= 0:
+        _share_version(t, args[cls._view_of])
+    return t
+
+
 def _record(cls: type[Function], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """``cls.apply`` when grad mode is on and an input requires grad: run the forward on a new
-    node (the ctx) and attach the outputs to it. Called by ``apply`` only."""
+    """``apply_op`` when grad mode is on and an input requires grad: run the forward on a new
+    node (the ctx) and attach the outputs to it. Called by ``apply_op`` only."""
     edges: list[Any] = []  # per argument: None, or (producing node or leaf, output_nr, shape)
     for a in args:
         if isinstance(a, Tensor) and a._requires_grad:
@@ -406,7 +425,7 @@ def _record(cls: type[Function], args: tuple[Any, ...], kwargs: dict[str, Any]) 
     ctx.next_functions = tuple(edges)
     ctx._saved = ctx._hooks = ctx._site = None
     if cls._forward_on_arrays:
-        out = cls.forward(ctx, *args, **kwargs)
+        out = cls.forward(ctx, *args, **kwargs) if kwargs else cls.forward(ctx, *args)
     else:  # a user's forward may use tensor ops: they must not be recorded
         _state.enabled = False
         try:
@@ -470,7 +489,7 @@ class FunctionCtx:  # kept for API symmetry: ``mg.Function`` subclasses receive 
     pass
 
 
-from microgradnet.autograd.forward_ad import _fw  # noqa: E402
+from microgradnet.autograd.forward_ad import _fw, _live  # noqa: E402
 from microgradnet.autograd.forward_ad import apply_dual as _apply_dual  # noqa: E402
 from microgradnet.autograd.forward_ad import restore_tangent as _restore_tangent  # noqa: E402
 from microgradnet.tensor import Tensor  # noqa: E402  (Tensor imports this module first)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from microgradnet.autograd.function import apply_op
 from microgradnet.linalg._decomp import (
     QR,
     SVD,
@@ -99,7 +100,7 @@ def solve(A: Any, B: Any) -> Tensor:
     except ValueError:
         raise ValueError(f"solve: the batch dimensions of A {a.shape} and B {b.shape} cannot "
                          "be broadcast together") from None
-    x = Solve.apply(a, b)
+    x = apply_op(Solve, (a, b))
     return x.reshape(x.shape[:-1]) if vector else x
 
 
@@ -111,7 +112,7 @@ def inv(A: Any) -> Tensor:
     tensor([[0.5 , 0.  ],
             [0.  , 0.25]])
     """
-    return Inv.apply(_matrix(A, "inv"))
+    return apply_op(Inv, (_matrix(A, "inv"),))
 
 
 def det(A: Any) -> Tensor:
@@ -120,7 +121,7 @@ def det(A: Any) -> Tensor:
     >>> mg.linalg.det(mg.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=mg.float64))
     tensor(-2., dtype=float64)
     """
-    return Det.apply(_matrix(A, "det"))
+    return apply_op(Det, (_matrix(A, "det"),))
 
 
 def slogdet(A: Any) -> SlogdetResult:
@@ -131,7 +132,7 @@ def slogdet(A: Any) -> SlogdetResult:
     >>> sign, logabsdet
     (tensor(-1.), tensor(1.7918))
     """
-    sign, logabs = Slogdet.apply(_matrix(A, "slogdet"))
+    sign, logabs = apply_op(Slogdet, (_matrix(A, "slogdet"),))
     return SlogdetResult(sign.detach(), logabs)
 
 
@@ -145,7 +146,7 @@ def cholesky(A: Any, upper: bool = False) -> Tensor:
     tensor([[2., 0.],
             [1., 1.]])
     """
-    lo = Cholesky.apply(_matrix(A, "cholesky"))
+    lo = apply_op(Cholesky, (_matrix(A, "cholesky"),))
     return lo.mT if upper else lo
 
 
@@ -160,7 +161,7 @@ def qr(A: Any, mode: str = "reduced") -> Any:
     if mode not in ("reduced", "complete", "r"):
         raise ValueError(f"qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
     a = _matrix(A, "qr", square=False)
-    q, r = QR.apply(a, "reduced" if mode == "r" else mode)
+    q, r = apply_op(QR, (a, "reduced" if mode == "r" else mode))
     return r if mode == "r" else QRResult(q, r)
 
 
@@ -178,7 +179,7 @@ def eigh(A: Any, UPLO: str = "L") -> EighResult:
     """
     if UPLO not in ("L", "U"):
         raise ValueError(f"eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
-    w, v = Eigh.apply(_matrix(A, "eigh"), UPLO)
+    w, v = apply_op(Eigh, (_matrix(A, "eigh"), UPLO))
     return EighResult(w, v)
 
 
@@ -201,7 +202,7 @@ def svd(A: Any, full_matrices: bool = True) -> SVDResult:
     >>> S
     tensor([3., 2.])
     """
-    u, s, vh = SVD.apply(_matrix(A, "svd", square=False), bool(full_matrices))
+    u, s, vh = apply_op(SVD, (_matrix(A, "svd", square=False), bool(full_matrices)))
     return SVDResult(u, s, vh)
 
 
@@ -211,7 +212,7 @@ def svdvals(A: Any) -> Tensor:
     >>> mg.linalg.svdvals(mg.tensor([[0.0, 2.0], [1.0, 0.0]]))
     tensor([2., 1.])
     """
-    return SVD.apply(_matrix(A, "svdvals", square=False), False)[1]
+    return apply_op(SVD, (_matrix(A, "svdvals", square=False), False))[1]
 
 
 def pinv(A: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Tensor:
@@ -226,7 +227,7 @@ def pinv(A: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = None
     a = _matrix(A, "pinv", square=False)
     if rcond is None:
         rcond = rtol if rtol is not None else max(a.shape[-2:]) * np.finfo(a.dtype).eps
-    return Pinv.apply(a, rcond, bool(hermitian))
+    return apply_op(Pinv, (a, rcond, bool(hermitian)))
 
 
 def lstsq(A: Any, B: Any, rcond: Any = None) -> LstsqResult:
@@ -249,7 +250,7 @@ def lstsq(A: Any, B: Any, rcond: Any = None) -> LstsqResult:
     m, n = a.shape[-2:]
     if rcond is None:
         rcond = max(m, n) * np.finfo(a.dtype).eps
-    p = Pinv.apply(a, rcond, False)
+    p = apply_op(Pinv, (a, rcond, False))
     bm = b.reshape(-1, 1) if vector else b
     x = p @ bm
     sv = np.linalg.svd(a.data, compute_uv=False)
@@ -315,7 +316,7 @@ def vector_norm(x: Any, ord: Any = 2, axis: Any = None, keepdims: bool = False,
         return _norm(x, ord, axis, keepdims)
     from microgradnet.ops.reduction import NormP, _axes
 
-    return NormP.apply(x, _axes(axis, x, "vector_norm"), keepdims, float(ord))
+    return apply_op(NormP, (x, _axes(axis, x, "vector_norm"), keepdims, float(ord)))
 
 
 def _move_last(x: Tensor, dims: tuple[int, int], op: str) -> tuple[Tensor, tuple[int, int]]:

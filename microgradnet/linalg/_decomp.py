@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from microgradnet.autograd.forward_ad import _fw, restore_tangent
-from microgradnet.autograd.function import Function, _dual_mode
+from microgradnet.autograd.function import Function, _dual_mode, apply_op
 from microgradnet.ops import _dual as D
 from microgradnet.ops._dual import diag_embed, diagonal, matmul, tril, where
 from microgradnet.tensor import Tensor
@@ -68,13 +68,13 @@ def _const(x: Any) -> Tensor:
 def _solve(a: Any, b: Any) -> Any:
     """A⁻¹B: the recorded op when either is a Tensor, NumPy's on arrays."""
     if isinstance(a, Tensor) or isinstance(b, Tensor):
-        return Solve.apply(_const(a), _const(b))
+        return apply_op(Solve, (_const(a), _const(b)))
     return _solve_array(a, b)
 
 
 def _inv(a: Any) -> Any:
     """A⁻¹: the recorded op on a Tensor, NumPy's on an array."""
-    return Inv.apply(a) if isinstance(a, Tensor) else _inv_array(a)
+    return apply_op(Inv, (a,)) if isinstance(a, Tensor) else _inv_array(a)
 
 
 # -- solve, inv -------------------------------------------------------------------------------
@@ -361,7 +361,7 @@ class QR(Function):
 def _qr_jvp_tall(q: Tensor, r: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
     """m ≥ n: C = Qᵀ dA R⁻¹ = Qᵀ dQ + dR R⁻¹, skew plus upper triangular: Ω = Qᵀ dQ from C's
     strict lower triangle, dR = (C - Ω) R, dQ = (I - QQᵀ) dA R⁻¹ + Q Ω."""
-    ar = Solve.apply(r.mT, t.mT).mT  # dA R⁻¹
+    ar = apply_op(Solve, (r.mT, t.mT)).mT  # dA R⁻¹
     c = matmul(q.mT, ar)
     low = tril(c, -1)
     omega = low - low.mT

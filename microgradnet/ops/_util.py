@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from microgradnet.autograd.function import Function
+from microgradnet.autograd.function import Function, apply_op
 from microgradnet.tensor import Tensor, _to_array, get_default_dtype
 
 _SCALARS = (int, float, bool, np.number, np.bool_)
@@ -186,4 +186,4 @@ def sum_to_shape(g: Tensor, shape: tuple[int, ...]) -> Tensor:
     """
     if g.data.shape == tuple(shape):
         return g
-    return SumToShape.apply(g, tuple(shape))
+    return apply_op(SumToShape, (g, tuple(shape)))

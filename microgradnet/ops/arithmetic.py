@@ -13,7 +13,7 @@ import numpy as np
 
 from microgradnet import tensor as _tensor
 from microgradnet.autograd.forward_ad import tangent_sum
-from microgradnet.autograd.function import Function
+from microgradnet.autograd.function import Function, apply_op
 from microgradnet.ops import _dual as D
 from microgradnet.ops._util import as_operand, broadcast_error, promote_weak
 from microgradnet.tensor import Tensor
@@ -36,7 +36,7 @@ def _binary(cls: type[Function], name: str, x: Any, y: Any) -> Tensor:
     if not isinstance(x, Tensor) and not isinstance(y, Tensor):
         x = as_operand(np.asarray(x))
     try:
-        return cls.apply(x, y)
+        return apply_op(cls, (x, y))
     except ValueError as e:
         raise _shape_error(e, name, x, y) from None
 
@@ -83,7 +83,7 @@ def add(x: Any, y: Any) -> Tensor:
     """
     if isinstance(x, Tensor) and (isinstance(y, Tensor) or type(y) in _PY_NUMBERS):
         try:
-            return Add.apply(x, y)
+            return apply_op(Add, (x, y))
         except ValueError as e:
             raise _shape_error(e, "add", x, y) from None
     return _binary(Add, "add", x, y)
@@ -119,7 +119,7 @@ def sub(x: Any, y: Any) -> Tensor:
     """
     if isinstance(x, Tensor) and (isinstance(y, Tensor) or type(y) in _PY_NUMBERS):
         try:
-            return Sub.apply(x, y)
+            return apply_op(Sub, (x, y))
         except ValueError as e:
             raise _shape_error(e, "sub", x, y) from None
     return _binary(Sub, "sub", x, y)
@@ -161,7 +161,7 @@ def mul(x: Any, y: Any) -> Tensor:
     """
     if isinstance(x, Tensor) and (isinstance(y, Tensor) or type(y) in _PY_NUMBERS):
         try:
-            return Mul.apply(x, y)
+            return apply_op(Mul, (x, y))
         except ValueError as e:
             raise _shape_error(e, "mul", x, y) from None
     return _binary(Mul, "mul", x, y)
@@ -206,7 +206,7 @@ def div(x: Any, y: Any) -> Tensor:
     """
     if isinstance(x, Tensor) and (isinstance(y, Tensor) or type(y) in _PY_NUMBERS):
         try:
-            return Div.apply(x, y)
+            return apply_op(Div, (x, y))
         except ValueError as e:
             raise _shape_error(e, "div", x, y) from None
     return _binary(Div, "div", x, y)
@@ -241,7 +241,7 @@ def neg(x: Any) -> Tensor:
     >>> mg.neg(mg.tensor([1.0, -2.0]))
     tensor([-1.,  2.])
     """
-    return Neg.apply(as_operand(x) if isinstance(x, Tensor) else as_operand(np.asarray(x)))
+    return apply_op(Neg, (as_operand(x) if isinstance(x, Tensor) else as_operand(np.asarray(x)),))
 
 
 negative = neg
@@ -347,7 +347,7 @@ def abs(x: Any) -> Tensor:
     tensor([1.5, 0. , 2. ])
     """
     x = x if isinstance(x, Tensor) else as_operand(np.asarray(x))
-    return Abs.apply(x)
+    return apply_op(Abs, (x,))
 
 
 def floor_divide(x: Any, y: Any) -> Tensor:

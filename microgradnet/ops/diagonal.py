@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from microgradnet.autograd.function import Function
+from microgradnet.autograd.function import Function, apply_op
 from microgradnet.ops import _dual as D
 from microgradnet.ops._util import as_tensor
 from microgradnet.tensor import Tensor
@@ -122,7 +122,7 @@ def diagonal(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, **kw: Any)
     if x.ndim < 2:
         raise ValueError(f"diagonal: needs at least 2 dimensions, got shape {x.shape}")
     a1, a2 = _axes2(axis1, axis2, x.ndim, "diagonal", x.shape)
-    return Diagonal.apply(x, int(offset), a1, a2)
+    return apply_op(Diagonal, (x, int(offset), a1, a2))
 
 
 def diag_embed(x: Any, offset: int = 0, axis1: int = -2, axis2: int = -1) -> Tensor:
@@ -139,7 +139,7 @@ def diag_embed(x: Any, offset: int = 0, axis1: int = -2, axis2: int = -1) -> Ten
     nd = x.ndim + 1
     a1, a2 = _axes2(axis1, axis2, nd, "diag_embed", x.shape)
     shape = _embed_shape(x.shape, int(offset), a1, a2)
-    return DiagEmbed.apply(x, shape, int(offset), a1, a2)
+    return apply_op(DiagEmbed, (x, shape, int(offset), a1, a2))
 
 
 def trace(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
@@ -164,9 +164,9 @@ def diag(x: Any, k: int = 0) -> Tensor:
     x = as_tensor(x)
     if x.ndim == 1:
         n = x.shape[0] + abs(int(k))
-        return DiagEmbed.apply(x, (n, n), int(k), 0, 1)
+        return apply_op(DiagEmbed, (x, (n, n), int(k), 0, 1))
     if x.ndim == 2:
-        return Diagonal.apply(x, int(k), 0, 1)
+        return apply_op(Diagonal, (x, int(k), 0, 1))
     raise ValueError(f"diag: expects a 1-D or 2-D tensor, got shape {x.shape}")
 
 
@@ -180,7 +180,7 @@ def _triangle(x: Any, k: int, lower: bool, op: str) -> Tensor:
     mask = np.tri(n, m, int(k), dtype=bool)
     if not lower:
         mask = ~np.tri(n, m, int(k) - 1, dtype=bool)
-    return Where.apply(mask, x, np.zeros((), x.dtype))
+    return apply_op(Where, (mask, x, np.zeros((), x.dtype)))
 
 
 def tril(x: Any, k: int = 0) -> Tensor:

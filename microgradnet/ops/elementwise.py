@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from microgradnet.autograd.forward_ad import tangent_sum
-from microgradnet.autograd.function import Function
+from microgradnet.autograd.function import Function, apply_op
 from microgradnet.ops import _dual as D
 from microgradnet.ops._util import (
     as_operand,
@@ -99,7 +99,7 @@ def exp(x: Any) -> Tensor:
     >>> mg.exp(mg.tensor([0.0, 1.0]))
     tensor([1.    , 2.7183])
     """
-    return Exp.apply(_f(x))
+    return apply_op(Exp, (_f(x),))
 
 
 class Log(Function):
@@ -131,7 +131,7 @@ def log(x: Any) -> Tensor:
     >>> mg.log(mg.tensor([1.0, np.e]))
     tensor([0., 1.])
     """
-    return Log.apply(_f(x))
+    return apply_op(Log, (_f(x),))
 
 
 class Tanh(Function):
@@ -164,7 +164,7 @@ def tanh(x: Any) -> Tensor:
     >>> mg.tanh(mg.tensor([0.0, 1.0]))
     tensor([0.    , 0.7616])
     """
-    return Tanh.apply(_f(x))
+    return apply_op(Tanh, (_f(x),))
 
 
 class Sigmoid(Function):
@@ -211,7 +211,7 @@ def sigmoid(x: Any) -> Tensor:
     >>> mg.sigmoid(mg.tensor([-1000.0, 0.0, 1000.0]))  # no overflow warning
     tensor([0. , 0.5, 1. ])
     """
-    return Sigmoid.apply(_f(x))
+    return apply_op(Sigmoid, (_f(x),))
 
 
 class Relu(Function):
@@ -245,7 +245,7 @@ def relu(x: Any) -> Tensor:
     >>> x.grad  # 0 where x < 0, 1 where x > 0
     tensor([0., 1.])
     """
-    return Relu.apply(_t(x))
+    return apply_op(Relu, (_t(x),))
 
 
 class Where(Function):
@@ -292,7 +292,7 @@ def where(condition: Any, x: Any, y: Any) -> Tensor:
     if not isinstance(x, Tensor) and not isinstance(y, Tensor):
         x = as_tensor(x)
     try:
-        return Where.apply(cond, x, y)
+        return apply_op(Where, (cond, x, y))
     except ValueError as e:
         if "broadcast" in str(e):
             raise broadcast_error("where", cond, x, y) from None
@@ -325,7 +325,7 @@ def sign(x: Any) -> Tensor:
     >>> mg.sign(mg.tensor([-2.0, 0.0, 3.0]))
     tensor([-1.,  0.,  1.])
     """
-    return Sign.apply(_t(x))
+    return apply_op(Sign, (_t(x),))
 
 
 class Clone(Function):
@@ -355,7 +355,7 @@ def clone(x: Any) -> Tensor:
     >>> mg.clone(x)  # a new node: gradients flow back to x
     tensor([1., 2.], grad_fn=<Clone>)
     """
-    return Clone.apply(_t(x))
+    return apply_op(Clone, (_t(x),))
 
 
 class Cast(Function):
@@ -390,7 +390,7 @@ def cast(x: Any, dtype: Any) -> Tensor:
     x = _t(x)
     if x.data.dtype == dtype:
         return x
-    return Cast.apply(x, dtype)
+    return apply_op(Cast, (x, dtype))
 
 
 def _masked(grad: Any, mask: np.ndarray) -> Any:
@@ -430,7 +430,7 @@ def sqrt(x: Any) -> Tensor:
     >>> mg.sqrt(mg.tensor([4.0, 9.0]))
     tensor([2., 3.])
     """
-    return Sqrt.apply(_f(x))
+    return apply_op(Sqrt, (_f(x),))
 
 
 def rsqrt(x: Any) -> Tensor:
@@ -439,7 +439,7 @@ def rsqrt(x: Any) -> Tensor:
     >>> mg.rsqrt(mg.tensor([1.0, 4.0]))
     tensor([1. , 0.5])
     """
-    return 1.0 / Sqrt.apply(_f(x))
+    return 1.0 / apply_op(Sqrt, (_f(x),))
 
 
 def square(x: Any) -> Tensor:
@@ -492,7 +492,7 @@ def sin(x: Any) -> Tensor:
     >>> mg.sin(mg.tensor([0.0]))
     tensor([0.])
     """
-    return Sin.apply(_f(x))
+    return apply_op(Sin, (_f(x),))
 
 
 class Cos(Function):
@@ -524,7 +524,7 @@ def cos(x: Any) -> Tensor:
     >>> mg.cos(mg.tensor([0.0, np.pi]))
     tensor([ 1., -1.])
     """
-    return Cos.apply(_f(x))
+    return apply_op(Cos, (_f(x),))
 
 
 class Tan(Function):
@@ -557,7 +557,7 @@ def tan(x: Any) -> Tensor:
     >>> mg.tan(mg.tensor([0.0, np.pi / 4]))
     tensor([0., 1.])
     """
-    return Tan.apply(_f(x))
+    return apply_op(Tan, (_f(x),))
 
 
 class Log1p(Function):
@@ -589,7 +589,7 @@ def log1p(x: Any) -> Tensor:
     >>> mg.log1p(mg.tensor([0.0, 1e-10], dtype=mg.float64))  # log(1 + 1e-10) loses digits
     tensor([0.e+00, 1.e-10], dtype=float64)
     """
-    return Log1p.apply(_f(x))
+    return apply_op(Log1p, (_f(x),))
 
 
 class Expm1(Function):
@@ -620,7 +620,7 @@ def expm1(x: Any) -> Tensor:
     >>> mg.expm1(mg.tensor([0.0, 1e-10], dtype=mg.float64))
     tensor([0.e+00, 1.e-10], dtype=float64)
     """
-    return Expm1.apply(_f(x))
+    return apply_op(Expm1, (_f(x),))
 
 
 _LN2 = math.log(2.0)
@@ -633,7 +633,7 @@ def log2(x: Any) -> Tensor:
     >>> mg.log2(mg.tensor([1.0, 8.0]))
     tensor([0., 3.])
     """
-    return Log.apply(_f(x)) * (1.0 / _LN2)
+    return apply_op(Log, (_f(x),)) * (1.0 / _LN2)
 
 
 def log10(x: Any) -> Tensor:
@@ -642,7 +642,7 @@ def log10(x: Any) -> Tensor:
     >>> mg.log10(mg.tensor([1.0, 100.0]))
     tensor([0., 2.])
     """
-    return Log.apply(_f(x)) * (1.0 / _LN10)
+    return apply_op(Log, (_f(x),)) * (1.0 / _LN10)
 
 
 # -- erf: W. J. Cody's rational Chebyshev approximations (Math. Comp. 1969, netlib specfun) ----
@@ -769,7 +769,7 @@ def erf(x: Any) -> Tensor:
     >>> round(mg.erf(mg.tensor(1.0, dtype="float64")).item(), 12)
     0.84270079295
     """
-    return Erf.apply(_f(x))
+    return apply_op(Erf, (_f(x),))
 
 
 # -- activations ------------------------------------------------------------------------------
@@ -809,7 +809,7 @@ def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
     >>> mg.leaky_relu(mg.tensor([-2.0, 3.0]), 0.5)
     tensor([-1.,  3.])
     """
-    return LeakyRelu.apply(_f(x), negative_slope)
+    return apply_op(LeakyRelu, (_f(x), negative_slope))
 
 
 class Elu(Function):
@@ -848,7 +848,7 @@ def elu(x: Any, alpha: float = 1.0) -> Tensor:
     >>> mg.elu(mg.tensor([0.0, 2.0]))
     tensor([0., 2.])
     """
-    return Elu.apply(_f(x), alpha)
+    return apply_op(Elu, (_f(x), alpha))
 
 
 _SQRT1_2 = math.sqrt(0.5)
@@ -903,7 +903,7 @@ def gelu(x: Any, approximate: str = "none") -> Tensor:
     """
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return Gelu.apply(_f(x), approximate)
+    return apply_op(Gelu, (_f(x), approximate))
 
 
 class Softplus(Function):
@@ -942,7 +942,7 @@ def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     >>> mg.softplus(mg.tensor([0.0, 30.0], dtype="float64"))
     tensor([ 0.6931, 30.    ], dtype=float64)
     """
-    return Softplus.apply(_f(x), beta, threshold)
+    return apply_op(Softplus, (_f(x), beta, threshold))
 
 
 # -- clip, maximum, minimum -------------------------------------------------------------------
@@ -1030,7 +1030,7 @@ def clip(x: Any, min: Any = None, max: Any = None) -> Tensor:
     lo = None if min is None else as_operand(min)
     hi = None if max is None else as_operand(max)
     try:
-        return Clip.apply(x, lo, hi)
+        return apply_op(Clip, (x, lo, hi))
     except ValueError as e:
         if "broadcast" in str(e):
             raise broadcast_error("clip", *(o for o in (x, lo, hi) if o is not None)) from None
@@ -1106,7 +1106,7 @@ def _pairwise(cls: type[Function], name: str, x: Any, y: Any) -> Tensor:
         if not isinstance(x, Tensor) and not isinstance(y, Tensor):
             x = as_tensor(x)
     try:
-        return cls.apply(x, y)
+        return apply_op(cls, (x, y))
     except ValueError as e:
         if "broadcast" in str(e):
             raise broadcast_error(name, x, y) from None

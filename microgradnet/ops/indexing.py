@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from microgradnet.autograd.forward_ad import _fw, _set_tangent, tangent_of
-from microgradnet.autograd.function import Function
+from microgradnet.autograd.function import Function, apply_op
 from microgradnet.autograd.grad_mode import _state
 from microgradnet.ops import _dual as D
 from microgradnet.ops._util import as_tensor
@@ -132,7 +132,7 @@ def getitem(x: Any, index: Any) -> Tensor:
         if not any(i is Ellipsis for i in items):
             idx = items + (Ellipsis,)
     try:
-        out = GetItem.apply(x, idx)
+        out = apply_op(GetItem, (x, idx))
     except IndexError as e:
         raise IndexError(f"getitem: index {index!r} is invalid for shape {x.shape}: {e}") from None
     if basic:
@@ -207,7 +207,7 @@ def gather(x: Any, dim: int, index: Any) -> Tensor:
                          f"{shape} along dim {d}: it needs the same number of dims and no "
                          "larger size outside dim")
     _check_range(idx, shape[d], "gather", d, shape)
-    return Gather.apply(x, _along_index(idx, d, idx.shape))
+    return apply_op(Gather, (x, _along_index(idx, d, idx.shape)))
 
 
 def take_along_axis(x: Any, indices: Any, axis: int | None) -> Tensor:
@@ -239,7 +239,7 @@ def take_along_axis(x: Any, indices: Any, axis: int | None) -> Tensor:
     _check_range(idx, shape[a], "take_along_axis", a, shape)
     x = broadcast_to(x, out)  # no-op unless x has size-1 axes where indices do not
     full = tuple(i if k == a else n for k, (i, n) in enumerate(zip(idx.shape, out)))
-    return Gather.apply(x, _along_index(np.broadcast_to(idx, full), a, full))
+    return apply_op(Gather, (x, _along_index(np.broadcast_to(idx, full), a, full)))
 
 
 class ScatterAdd(Function):
@@ -299,7 +299,7 @@ def scatter_add(x: Any, dim: int, index: Any, src: Any) -> Tensor:
     _check_range(idx, shape[d], "scatter_add", d, shape)
     if sshape != idx.shape:  # only the leading block of src that index covers is used
         src = src[tuple(slice(0, i) for i in idx.shape)]
-    return ScatterAdd.apply(x, _along_index(idx, d, idx.shape), src)
+    return apply_op(ScatterAdd, (x, _along_index(idx, d, idx.shape), src))
 
 
 
@@ -416,9 +416,9 @@ def setitem(x: Tensor, index: Any, value: Any) -> None:
         tv = tangent_of(v) if v is not None else None
     _write(x, idx, index, value, v)
     if tx is not None or tv is not None:
-        base = (MaskOut.apply(tx, idx) if tx is not None
+        base = (apply_op(MaskOut, (tx, idx)) if tx is not None
                 else Tensor._make(np.zeros(x.data.shape, x.data.dtype), False, None))
-        _set_tangent(x, base if tv is None else SetItem.apply(base, tv, idx))
+        _set_tangent(x, base if tv is None else apply_op(SetItem, (base, tv, idx)))
 
 
 def _write(x: Tensor, idx: Any, index: Any, value: Any, v: Tensor | None) -> None:
@@ -448,7 +448,7 @@ def _write(x: Tensor, idx: Any, index: Any, value: Any, v: Tensor | None) -> Non
     old = Tensor._make(x.data, x.requires_grad, x.grad_fn)  # x as it was: the node's input
     old._output_nr = x._output_nr
     try:
-        out = SetItem.apply(old, v if v is not None else as_tensor(value), idx)
+        out = apply_op(SetItem, (old, v if v is not None else as_tensor(value), idx))
     except (IndexError, ValueError) as e:
         raise type(e)(f"setitem: cannot write a value of shape {np.shape(_raw(value))} at index "
                       f"{index!r} of a tensor of shape {x.shape}: {e}") from None

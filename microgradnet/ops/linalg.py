@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from microgradnet.autograd.forward_ad import tangent_sum
-from microgradnet.autograd.function import Function
+from microgradnet.autograd.function import Function, apply_op
 from microgradnet.ops import _dual as D
 from microgradnet.ops._util import as_tensor
 from microgradnet.tensor import Tensor
@@ -76,15 +76,15 @@ def matmul(x: Any, y: Any) -> Tensor:
         raise _matmul_error(x, y)
     try:
         if xn >= 2 and yn >= 2:
-            return MatMul.apply(x, y)
+            return apply_op(MatMul, (x, y))
         # 1-D operands: promote to a matrix, multiply, drop the added axis (as NumPy does)
         if xn == 1 and yn == 1:
             if x.shape[0] != y.shape[0]:
                 raise _matmul_error(x, y)
             return (x * y).sum()
         if xn == 1:
-            return MatMul.apply(x.reshape(1, -1), y).squeeze(-2)
-        return MatMul.apply(x, y.reshape(-1, 1)).squeeze(-1)
+            return apply_op(MatMul, (x.reshape(1, -1), y)).squeeze(-2)
+        return apply_op(MatMul, (x, y.reshape(-1, 1))).squeeze(-1)
     except ValueError as e:
         if str(e).startswith("matmul: shapes"):
             raise

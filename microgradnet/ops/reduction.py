@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from microgradnet.autograd.function import Function
+from microgradnet.autograd.function import Function, apply_op
 from microgradnet.ops import _dual as D
 from microgradnet.ops._util import (
     as_tensor,
@@ -83,7 +83,7 @@ def sum(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
     """
     axis, keepdims = axis_args(axis, keepdims, kw, "sum")
     x = as_tensor(x)
-    return Sum.apply(x, _axes(axis, x, "sum"), keepdims)
+    return apply_op(Sum, (x, _axes(axis, x, "sum"), keepdims))
 
 
 class Mean(Function):
@@ -122,7 +122,7 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
     """
     axis, keepdims = axis_args(axis, keepdims, kw, "mean")
     x = float_operand(x)  # integers: the default float dtype
-    return Mean.apply(x, _axes(axis, x, "mean"), keepdims)
+    return apply_op(Mean, (x, _axes(axis, x, "mean"), keepdims))
 
 
 class LogSumExp(Function):
@@ -184,7 +184,7 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Te
     """
     axis, keepdims = axis_args(axis, keepdims, kw, "logsumexp")
     x = float_operand(x)
-    return LogSumExp.apply(x, _axes(axis, x, "logsumexp"), keepdims)
+    return apply_op(LogSumExp, (x, _axes(axis, x, "logsumexp"), keepdims))
 
 
 def _check_nonempty(x: Tensor, axes: tuple[int, ...] | None, op: str) -> None:
@@ -272,7 +272,7 @@ def max(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
     x = as_tensor(x)
     axes = _axes(axis, x, "max")
     _check_nonempty(x, axes, "max")
-    return Max.apply(x, axes, keepdims)
+    return apply_op(Max, (x, axes, keepdims))
 
 
 def min(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
@@ -288,7 +288,7 @@ def min(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
     x = as_tensor(x)
     axes = _axes(axis, x, "min")
     _check_nonempty(x, axes, "min")
-    return Min.apply(x, axes, keepdims)
+    return apply_op(Min, (x, axes, keepdims))
 
 
 class Var(Function):
@@ -466,7 +466,8 @@ def _prod_grad_weights(x: Any, zero: np.ndarray, axes: Any) -> Any:
     dt = D.value(x).dtype
     ones = D.where(zero, 1.0, x)  # x with its zeros replaced by 1
     # product of the non-zero entries: no zeros, so the P/x rule applies to it
-    p = Prod.apply(ones, axes, True) if D.is_tensor(ones) else np.prod(ones, axes, keepdims=True)
+    p = (apply_op(Prod, (ones, axes, True)) if D.is_tensor(ones) else
+         np.prod(ones, axes, keepdims=True))
     s = D.sum(D.where(zero, x, 0.0), axes, keepdims=True)
     count = np.sum(zero, axis=axes, keepdims=True)
     plain = (count == 0) | ((count == 1) & zero)
@@ -488,7 +489,7 @@ def prod(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
     """
     axis, keepdims = axis_args(axis, keepdims, kw, "prod")
     x = as_tensor(x)
-    return Prod.apply(x, _axes(axis, x, "prod"), keepdims)
+    return apply_op(Prod, (x, _axes(axis, x, "prod"), keepdims))
 
 
 def _arg(fn: Any, op: str, x: Any, axis: Any, keepdims: bool, kw: dict[str, Any]) -> Tensor:
@@ -644,15 +645,15 @@ def norm(x: Any, p: Any = 2, axis: Any = None, keepdims: bool = False, **kw: Any
         raise TypeError(f"norm: p must be a number or 'fro', got {type(p).__name__}")
     axes = _axes(axis, x, "norm")
     if p == 2:
-        return Norm2.apply(x, axes, keepdims)
+        return apply_op(Norm2, (x, axes, keepdims))
     if p == 1:
-        return Sum.apply(abs_(x), axes, keepdims)
+        return apply_op(Sum, (abs_(x), axes, keepdims))
     if p == math.inf:
         _check_nonempty(x, axes, "norm")
-        return Max.apply(abs_(x), axes, keepdims)
+        return apply_op(Max, (abs_(x), axes, keepdims))
     if p == -math.inf:
         _check_nonempty(x, axes, "norm")
-        return Min.apply(abs_(x), axes, keepdims)
+        return apply_op(Min, (abs_(x), axes, keepdims))
     if p > 0:
-        return NormP.apply(x, axes, keepdims, float(p))
+        return apply_op(NormP, (x, axes, keepdims, float(p)))
     raise ValueError(f"norm: unsupported p={p!r}; use 'fro', 1, 2, inf, -inf or p > 0")

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from microgradnet._checks import as_size
-from microgradnet.autograd.function import Function
+from microgradnet.autograd.function import Function, apply_op
 from microgradnet.ops import _dual as D
 from microgradnet.ops._util import as_tensor, axis_args, normalize_axes
 from microgradnet.tensor import Tensor
@@ -87,7 +87,7 @@ def reshape(x: Any, *shape: Any) -> Tensor:
     if shp == x.data.shape:
         return x
     try:
-        return Reshape.apply(x, shp)
+        return apply_op(Reshape, (x, shp))
     except ValueError:
         raise ValueError(
             f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) into "
@@ -135,7 +135,7 @@ def permute(x: Any, *dims: Any) -> Tensor:
     perm = tuple(p % nd for p in perm)
     if perm == tuple(range(nd)):
         return x
-    return Permute.apply(x, perm)
+    return apply_op(Permute, (x, perm))
 
 
 def transpose(x: Any, *axes: Any) -> Tensor:
@@ -209,7 +209,7 @@ def broadcast_to(x: Any, shape: Any) -> Tensor:
     if shp == x.data.shape:
         return x
     try:
-        return BroadcastTo.apply(x, shp)
+        return apply_op(BroadcastTo, (x, shp))
     except ValueError:
         raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shp}") from None
 
@@ -463,7 +463,7 @@ class Split(Function):
 
 
 def _split(x: Tensor, sizes: tuple[int, ...], axis: int) -> tuple[Tensor, ...]:
-    pieces = Split.apply(x, sizes, axis)
+    pieces = apply_op(Split, (x, sizes, axis))
     vc = x._shared_version()  # the pieces are views: writing to one changes x
     for p in pieces:
         p._vc = vc
@@ -563,7 +563,7 @@ def flip(x: Any, axis: Any = None, **kw: Any) -> Tensor:
     axes = normalize_axes(axis, nd, "flip")
     if axes is None or nd == 0:
         axes = tuple(range(nd))
-    return Flip.apply(x, axes)
+    return apply_op(Flip, (x, axes))
 
 
 _PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "edge", "replicate": "edge",
@@ -679,7 +679,7 @@ def pad(x: Any, pad_width: Any, mode: str = "constant", value: float = 0) -> Ten
             if n == 0 and b + e > 0:
                 raise ValueError(f"pad: cannot pad the empty axis {axis} of shape {shape} with "
                                  f"mode={mode!r}; only mode='constant' can")
-    return Pad.apply(x, pairs, np_mode, value)
+    return apply_op(Pad, (x, pairs, np_mode, value))
 
 
 class Tile(Function):
@@ -727,7 +727,7 @@ def repeat(x: Any, *sizes: Any) -> Tensor:
     if len(reps) < x.data.ndim:
         raise ValueError(f"repeat: got {len(reps)} sizes {reps} for shape {x.shape}; give at "
                          f"least one per axis ({x.data.ndim}), or use tile")
-    return Tile.apply(x, reps)
+    return apply_op(Tile, (x, reps))
 
 
 def tile(x: Any, reps: Any) -> Tensor:
@@ -742,7 +742,7 @@ def tile(x: Any, reps: Any) -> Tensor:
                         f"{type(reps).__name__} {reps!r:.40}")
     r = _reps((reps,) if isinstance(reps, (int, np.integer)) else (tuple(reps),), "tile")
     r = (1,) * (x.data.ndim - len(r)) + r
-    return Tile.apply(x, r)
+    return apply_op(Tile, (x, r))
 
 
 class RepeatInterleave(Function):
@@ -795,8 +795,8 @@ def repeat_interleave(x: Any, repeats: Any, axis: Any = None, **kw: Any) -> Tens
     if (r < 0).any():
         raise ValueError(f"repeat_interleave: repeats must be non-negative, got {repeats!r}")
     if r.ndim == 0 or r.shape == (1,):
-        return RepeatInterleave.apply(x, int(r.reshape(-1)[0]), ax)
+        return apply_op(RepeatInterleave, (x, int(r.reshape(-1)[0]), ax))
     if r.shape != (shape[ax],):
         raise ValueError(f"repeat_interleave: repeats of shape {r.shape} do not match axis {ax} "
                          f"of shape {shape} (give an int or {shape[ax]} counts)")
-    return RepeatInterleave.apply(x, r, ax)
+    return apply_op(RepeatInterleave, (x, r, ax))

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from microgradnet.autograd.forward_ad import tangent_sum
-from microgradnet.autograd.function import Function
+from microgradnet.autograd.function import Function, apply_op
 from microgradnet.ops import _dual as D
 from microgradnet.ops._util import as_tensor, float_operand
 from microgradnet.ops.elementwise import _erf_array, _pairwise
@@ -227,7 +227,7 @@ def arcsin(x: Any) -> Tensor:
     >>> mg.arcsin(mg.tensor([0.0, 1.0]))
     tensor([0.    , 1.5708])
     """
-    return Arcsin.apply(float_operand(x))
+    return apply_op(Arcsin, (float_operand(x),))
 
 
 def arccos(x: Any) -> Tensor:
@@ -236,7 +236,7 @@ def arccos(x: Any) -> Tensor:
     >>> mg.arccos(mg.tensor([1.0, 0.0]))
     tensor([0.    , 1.5708])
     """
-    return Arccos.apply(float_operand(x))
+    return apply_op(Arccos, (float_operand(x),))
 
 
 def arctan(x: Any) -> Tensor:
@@ -245,7 +245,7 @@ def arctan(x: Any) -> Tensor:
     >>> mg.arctan(mg.tensor([0.0, 1.0]))
     tensor([0.    , 0.7854])
     """
-    return Arctan.apply(float_operand(x))
+    return apply_op(Arctan, (float_operand(x),))
 
 
 def sinh(x: Any) -> Tensor:
@@ -254,7 +254,7 @@ def sinh(x: Any) -> Tensor:
     >>> mg.sinh(mg.tensor([0.0, 1.0]))
     tensor([0.    , 1.1752])
     """
-    return Sinh.apply(float_operand(x))
+    return apply_op(Sinh, (float_operand(x),))
 
 
 def cosh(x: Any) -> Tensor:
@@ -263,7 +263,7 @@ def cosh(x: Any) -> Tensor:
     >>> mg.cosh(mg.tensor([0.0, 1.0]))
     tensor([1.    , 1.5431])
     """
-    return Cosh.apply(float_operand(x))
+    return apply_op(Cosh, (float_operand(x),))
 
 
 def arcsinh(x: Any) -> Tensor:
@@ -272,7 +272,7 @@ def arcsinh(x: Any) -> Tensor:
     >>> mg.arcsinh(mg.tensor([0.0, 1.0]))
     tensor([0.    , 0.8814])
     """
-    return Arcsinh.apply(float_operand(x))
+    return apply_op(Arcsinh, (float_operand(x),))
 
 
 def arccosh(x: Any) -> Tensor:
@@ -281,7 +281,7 @@ def arccosh(x: Any) -> Tensor:
     >>> mg.arccosh(mg.tensor([1.0, 2.0]))
     tensor([0.   , 1.317])
     """
-    return Arccosh.apply(float_operand(x))
+    return apply_op(Arccosh, (float_operand(x),))
 
 
 def arctanh(x: Any) -> Tensor:
@@ -290,7 +290,7 @@ def arctanh(x: Any) -> Tensor:
     >>> mg.arctanh(mg.tensor([0.0, 0.5]))
     tensor([0.    , 0.5493])
     """
-    return Arctanh.apply(float_operand(x))
+    return apply_op(Arctanh, (float_operand(x),))
 
 
 def exp2(x: Any) -> Tensor:
@@ -299,7 +299,7 @@ def exp2(x: Any) -> Tensor:
     >>> mg.exp2(mg.tensor([0.0, 3.0]))
     tensor([1., 8.])
     """
-    return Exp2.apply(float_operand(x))
+    return apply_op(Exp2, (float_operand(x),))
 
 
 def erfc(x: Any) -> Tensor:
@@ -309,7 +309,7 @@ def erfc(x: Any) -> Tensor:
     >>> mg.erfc(mg.tensor([10.0], dtype=mg.float64))  # 1 - erf(10) would give 0
     tensor([2.0885e-45], dtype=float64)
     """
-    return Erfc.apply(float_operand(x))
+    return apply_op(Erfc, (float_operand(x),))
 
 
 # -- two arguments (broadcasting) -------------------------------------------------------------
@@ -488,7 +488,7 @@ def floor(x: Any) -> Tensor:
     >>> mg.floor(mg.tensor([-1.5, 1.5]))
     tensor([-2.,  1.])
     """
-    return Floor.apply(_t(x))
+    return apply_op(Floor, (_t(x),))
 
 
 def ceil(x: Any) -> Tensor:
@@ -497,7 +497,7 @@ def ceil(x: Any) -> Tensor:
     >>> mg.ceil(mg.tensor([-1.5, 1.5]))
     tensor([-1.,  2.])
     """
-    return Ceil.apply(_t(x))
+    return apply_op(Ceil, (_t(x),))
 
 
 def round(x: Any, decimals: int = 0) -> Tensor:
@@ -509,7 +509,7 @@ def round(x: Any, decimals: int = 0) -> Tensor:
     >>> mg.round(mg.tensor([2.567]), decimals=1)
     tensor([2.6])
     """
-    return Round.apply(_t(x), int(decimals))
+    return apply_op(Round, (_t(x), int(decimals)))
 
 
 def trunc(x: Any) -> Tensor:
@@ -518,4 +518,4 @@ def trunc(x: Any) -> Tensor:
     >>> mg.trunc(mg.tensor([-1.5, 1.5]))
     tensor([-1.,  1.])
     """
-    return Trunc.apply(_t(x))
+    return apply_op(Trunc, (_t(x),))

@@ -106,3 +106,57 @@ def test_recorded_ops_in_user_code_still_name_the_line():
     line = test_recorded_ops_in_user_code_still_name_the_line.__code__.co_firstlineno + 2
     assert y.grad_fn.site.endswith(f":{line} in test_recorded_ops_in_user_code_still_name_the_line")
     gc.collect()
+
+
+def test_the_dual_level_hint_is_cleared_on_every_exit():
+    """Ops skip reading the thread-local dual level while no level is active anywhere; the
+    hint must never stay set after a level ends (normally or by an exception)."""
+    from microgradnet.autograd.forward_ad import _live
+
+    assert not _live
+    with fwAD.dual_level():
+        assert _live
+    assert not _live
+    with pytest.raises(ZeroDivisionError), fwAD.dual_level():
+        raise ZeroDivisionError
+    assert not _live
+    fwAD.exit_dual_level()  # ending no level is harmless
+    assert not _live
+
+
+def test_forward_mode_in_one_thread_is_seen_while_another_runs_plain_ops():
+    import threading
+
+    inside, release, out = threading.Event(), threading.Event(), {}
+
+    def worker():
+        with fwAD.dual_level():
+            x = fwAD.make_dual(t([1.0, 2.0]), t([1.0, 1.0]))
+            inside.set()
+            release.wait(5)
+            out["tangent"] = fwAD.unpack_dual(x * 3.0).tangent
+
+    th = threading.Thread(target=worker)
+    th.start()
+    inside.wait(5)
+    y = t([1.0]) * 2.0  # this thread has no dual level: a plain op, no tangent
+    assert fwAD.unpack_dual(y).tangent is None
+    release.set()
+    th.join()
+    np.testing.assert_array_equal(out["tangent"].data, [3.0, 3.0])
+
+
+def test_the_call_site_line_is_computed_when_asked():
+    """The site keeps the instruction offset; its line is worked out from the code's line
+    table when a message asks, and is the line each op was written on."""
+    from microgradnet.autograd.function import site_line
+
+    x = t([1.0, 2.0], requires_grad=True)
+    first = test_the_call_site_line_is_computed_when_asked.__code__.co_firstlineno
+    y = x * 2.0
+    z = (y *
+         x)
+    assert site_line(y.grad_fn._site) == first + 7
+    assert site_line(z.grad_fn._site) == first + 8  # where f_lineno puts a multi-line `*`
+    name = "test_the_call_site_line_is_computed_when_asked"
+    assert y.grad_fn.site.endswith(f":{first + 7} in {name}")
