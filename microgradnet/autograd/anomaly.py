@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from microgradnet.autograd.grad_mode import _state
+from microgradnet.autograd.grad_mode import _state, set_anomaly
 
 __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled"]
 
@@ -46,10 +46,10 @@ class detect_anomaly:
 
     def __enter__(self) -> None:
         self._prev.append(_state.anomaly)
-        _state.anomaly = self.check_nan
+        set_anomaly(self.check_nan)
 
     def __exit__(self, *exc: object) -> None:
-        _state.anomaly = self._prev.pop()
+        set_anomaly(self._prev.pop())
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
@@ -72,10 +72,10 @@ class set_detect_anomaly:
 
     def __init__(self, mode: bool) -> None:
         self._prev = _state.anomaly
-        _state.anomaly = bool(mode)
+        set_anomaly(mode)
 
     def __enter__(self) -> None:
         pass
 
     def __exit__(self, *exc: object) -> None:
-        _state.anomaly = self._prev
+        set_anomaly(self._prev)

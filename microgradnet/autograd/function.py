@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from microgradnet.autograd.grad_mode import _state
+from microgradnet.autograd.grad_mode import _anomaly_on, _state
 
 __all__ = ["Function", "FunctionCtx", "NodeState", "RemovableHandle", "apply_op", "site_line"]
 
@@ -432,7 +432,7 @@ def _record(cls: type[Function], args: tuple[Any, ...], kwargs: dict[str, Any]) 
             out = cls.forward(ctx, *args, **kwargs)
         finally:
             _state.enabled = True
-    if ctx._saved is not None or _state.anomaly:
+    if ctx._saved is not None or (_anomaly_on and _state.anomaly):
         # The line of user code that made this node, for the errors that point back to it.
         site = _state.site
         ctx._site = site if site is not None else user_call_site(sys._getframe(2))

@@ -25,6 +25,20 @@ class _State(threading.local):
 
 
 _state = _State()
+# One entry per thread with anomaly mode on (kept by ``set_anomaly``): while it is empty,
+# recording a node skips reading the thread-local flag.
+_anomaly_on: list[None] = []
+
+
+def set_anomaly(mode: bool) -> None:
+    """Set this thread's anomaly mode (the one place that writes it, keeping ``_anomaly_on``)."""
+    mode = bool(mode)
+    if mode != _state.anomaly:
+        if mode:
+            _anomaly_on.append(None)
+        else:
+            _anomaly_on.pop()
+        _state.anomaly = mode
 
 
 def is_grad_enabled() -> bool:

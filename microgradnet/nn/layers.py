@@ -76,7 +76,10 @@ class Linear(_TensorLayer):
             init.uniform_(self.bias, -bound, bound, generator)
 
     def forward(self, x: Any) -> Tensor:
-        return F.linear(x, self.weight, self.bias)
+        # self.weight, read from the registry directly: on Python 3.11 a registered name first
+        # misses the instance dict, which builds and drops an AttributeError (~1 µs a read).
+        p = self._parameters
+        return F.linear(x, cast(Tensor, p["weight"]), p["bias"])
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

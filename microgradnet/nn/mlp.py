@@ -171,11 +171,12 @@ class MLP(_TensorLayer):
                         f"function, got {type(init).__name__}")
 
     def forward(self, x: Any) -> Tensor:
-        act = self.activation
-        *hidden, last = cast("list[Module]", [*self.layers._modules.values()])
+        m = cast("dict[str, Module]", self._modules)  # self.activation etc., without a miss
+        act = m["activation"]  # per read (see Linear.forward)
+        *hidden, last = cast("list[Module]", [*m["layers"]._modules.values()])
         for layer in hidden:
             x = act(layer(x))
-        return self.output_activation(last(x))
+        return m["output_activation"](last(x))
 
     def extra_repr(self) -> str:
         return f"sizes={self.sizes}"

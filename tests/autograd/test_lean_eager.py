@@ -160,3 +160,24 @@ def test_the_call_site_line_is_computed_when_asked():
     assert site_line(z.grad_fn._site) == first + 8  # where f_lineno puts a multi-line `*`
     name = "test_the_call_site_line_is_computed_when_asked"
     assert y.grad_fn.site.endswith(f":{first + 7} in {name}")
+
+
+def test_the_anomaly_hint_follows_every_way_of_setting_the_mode():
+    """Recording reads the thread-local anomaly flag only while some thread has it on."""
+    from microgradnet.autograd.grad_mode import _anomaly_on
+
+    assert not _anomaly_on
+    with mg.detect_anomaly():
+        assert _anomaly_on
+        with mg.set_detect_anomaly(False):
+            assert not _anomaly_on
+        assert _anomaly_on
+        y = t([1.0], requires_grad=True) + 1.0  # add saves nothing: the site is for anomaly
+        assert y.grad_fn.site is not None
+    assert not _anomaly_on
+    mg.set_detect_anomaly(True)
+    mg.set_detect_anomaly(True)
+    assert len(_anomaly_on) == 1
+    mg.set_detect_anomaly(False)
+    assert not _anomaly_on
+    assert (t([1.0], requires_grad=True) + 1.0).grad_fn.site is None

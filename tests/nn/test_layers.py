@@ -205,3 +205,18 @@ def test_mlp_learns_xor_with_the_classic_loop() -> None:
                 p.sub_(0.5 * p.grad.data)
     assert E.item() < 0.05
     assert ((net(X).data > 0.5) == (T.data > 0.5)).all()
+
+
+def test_forward_uses_whatever_is_registered_now() -> None:
+    """Linear and MLP read their parameters and parts from the registries: a parameter
+    replaced by assignment or in ``_parameters``, or a swapped activation, takes effect."""
+    lin = mg.nn.Linear(2, 1)
+    x = mg.tensor([[1.0, 2.0]])
+    lin.weight = mg.nn.Parameter(np.array([[1.0, 1.0]], dtype=np.float32))
+    lin.bias = None
+    np.testing.assert_allclose(lin(x).data, [[3.0]])
+    lin._parameters["bias"] = mg.nn.Parameter(np.array([10.0], dtype=np.float32))
+    np.testing.assert_allclose(lin(x).data, [[13.0]])
+    net = mg.nn.MLP([2, 1], activation="tanh", output_activation="sigmoid")
+    net.output_activation = mg.nn.Identity()
+    np.testing.assert_allclose(net(x).data, net.layers[0](x).data)
