@@ -297,17 +297,23 @@ def _label_targets(x: Tensor, target: np.ndarray, axis: int, weight: np.ndarray 
         bad = target[valid & ((target < 0) | (target >= n_classes))]
         raise IndexError(f"{op}: target {int(bad.flat[0])} is out of bounds for "
                          f"{n_classes} classes (ignore_index={ignore_index})")
-    if weight is not None:
-        w_t = weight[labels] if all_valid else weight[labels] * valid
+    w_t: Any
+    if weight is None and all_valid:  # the common case: every sample counts once
+        w_t, denom = 1.0 - smoothing, float(labels.size)
     else:
-        w_t = np.ones(labels.shape, dt) if all_valid else valid.astype(dt)
+        if weight is not None:
+            w_t = weight[labels] if all_valid else weight[labels] * valid
+        else:
+            w_t = valid.astype(dt)
+        denom = float(w_t.sum())
+        w_t = (w_t * (1.0 - smoothing) if smoothing else w_t).ravel()
     q = np.zeros(expected + (n_classes,), dtype=dt)
     flat = q.reshape(-1, n_classes)  # a view: writes land in q
-    flat[np.arange(flat.shape[0]), labels.ravel()] = ((1.0 - smoothing) * w_t).ravel()
+    flat[np.arange(flat.shape[0]), labels.ravel()] = w_t
     if smoothing:
         w_c = weight if weight is not None else np.ones(n_classes, dt)
         q += (smoothing / n_classes) * w_c * valid[..., None].astype(dt)
-    return np.moveaxis(q, -1, axis), float(w_t.sum())
+    return (q if axis == q.ndim - 1 else np.moveaxis(q, -1, axis)), denom
 
 
 def _prob_targets(x: Tensor, target: Tensor, axis: int, weight: np.ndarray | None,
