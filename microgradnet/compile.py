@@ -23,6 +23,7 @@ import itertools
 import linecache
 import math
 import operator
+import re
 import sys
 import warnings
 import weakref
@@ -1010,8 +1011,14 @@ class _Trace:
         return out
 
 
+# The file Jupyter's kernel gives a cell's code: a temporary name that means nothing to a reader.
+_CELL_FILE = re.compile(r"ipykernel_\d+[/\\]\d+\.py$")
+
+
 def _short(site: Any) -> str:
-    name = site[0].co_filename.rsplit("/", 1)[-1]
+    """'file.py:line' of a call site for the generated code's comments ('cell:line' in Jupyter)."""
+    path = site[0].co_filename
+    name = "cell" if _CELL_FILE.search(path) else path.replace("\\", "/").rsplit("/", 1)[-1]
     return f"{name}:{site_line(site)}"
 
 

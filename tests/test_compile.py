@@ -622,3 +622,15 @@ def test_gradient_buffers_are_reused_between_replays() -> None:
     assert model.layers[0].weight.grad is not g  # a new tensor each step ...
     assert np.shares_memory(model.layers[0].weight.grad.data, g.data)  # ... on the same buffer
     assert g.data.tobytes() != before.tobytes()
+
+
+def test_call_site_comments_name_a_notebook_cell_plainly():
+    """In Jupyter a cell's code lives in a temporary file such as ipykernel_42/3821782556.py;
+    the generated code's comments say 'cell:LINE' instead of that name."""
+    from microgradnet.compile import _short
+
+    cell = compile("\n\nx = 1\n", "/tmp/ipykernel_42/3821782556.py", "exec")
+    script = compile("\n\nx = 1\n", "/home/me/train.py", "exec")
+    last = max(start for start, _, line in cell.co_lines() if line == 3)
+    assert _short((cell, last)) == "cell:3"
+    assert _short((script, last)) == "train.py:3"
