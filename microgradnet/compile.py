@@ -77,7 +77,9 @@ class _Program:
         r = self.consts.get(id(obj))
         if r is None:
             snap = obj.copy() if type(obj) is np.ndarray else None
-            r = self.consts[id(obj)] = _Ref(obj, f"{hint}{next(self.n)}", snap)
+            n = next(self.n)  # float32 and 2 make float32_2, not float322
+            name = f"{hint}_{n}" if hint[-1:].isdigit() else f"{hint}{n}"
+            r = self.consts[id(obj)] = _Ref(obj, name, snap)
         return r
 
     def emit(self, parts: list[Any]) -> None:
