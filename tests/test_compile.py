@@ -27,8 +27,10 @@ def _data(kind: str, n: int = 16, n_in: int = 5, n_out: int = 3, seed: int = 0) 
     return mg.tensor(x), mg.tensor(y)
 
 
-def _twins(make_model, make_opt, loss_fn, batches, sched=None, steps=STEPS, **compile_kw):
-    """Train two identical models, one eagerly and one compiled; compare every step bitwise."""
+def _twins(make_model, make_opt, loss_fn, batches, sched=None, steps=STEPS, change=None,
+           **compile_kw):
+    """Train two identical models, one eagerly and one compiled; compare every step bitwise.
+    ``change(i, model, opt)``, when given, runs before step ``i`` in both."""
     runs = []
     for compiled in (False, True):
         mg.manual_seed(0)
@@ -46,6 +48,8 @@ def _twins(make_model, make_opt, loss_fn, batches, sched=None, steps=STEPS, **co
         fn = mg.compile(step, **compile_kw) if compiled else step
         losses = []
         for i in range(steps):
+            if change is not None:
+                change(i, model, opt)
             x, y = batches[i % len(batches)]
             losses.append(fn(x, y).data.copy())
             if scheduler is not None:
@@ -460,33 +464,22 @@ def test_cli_compile_flag(tmp_path, capsys) -> None:
 
 
 def test_fused_sgd_update_follows_changed_options_and_nonfinite_gradients() -> None:
-    runs = []
-    for comp in (False, True):
-        mg.manual_seed(0)
-        model = mg.nn.MLP([5, 4, 3], activation="tanh")
-        opt = mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    def change(i, model, opt):
+        if i == 4:
+            opt.param_groups[0]["momentum"] = 0.0  # another kind of update
+            opt.param_groups[0]["weight_decay"] = 0.01
 
-        def step(x, y, model=model, opt=opt):
-            opt.zero_grad()
-            loss = F.mse_loss(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-
-        fn = mg.compile(step) if comp else step
-        x, y = _data("real")
-        for i in range(8):
-            if i == 4:
-                opt.param_groups[0]["momentum"] = 0.0  # another kind of update
-                opt.param_groups[0]["weight_decay"] = 0.01
-            fn(x, y)
-        bad = mg.tensor(np.full((16, 5), np.inf, np.float32))
+    fn = _twins(lambda: mg.nn.MLP([5, 4, 3], activation="tanh"),
+                lambda ps: mg.optim.SGD(ps, lr=0.1, momentum=0.9), F.mse_loss,
+                [_data("real")], steps=8, change=change)
+    assert "SGD._update once over flat arrays" in fn.code and fn.fallback_reason is None
+    model = fn.fn.__defaults__[0]
+    before = [p.data.tobytes() for p in model.parameters()]
+    bad, y = mg.tensor(np.full((16, 5), np.inf, np.float32)), _data("real")[1]
+    for run in (fn, fn.fn):  # compiled, then the same step eagerly
         with pytest.raises(RuntimeError, match="non-finite"):
-            fn(bad, y)  # nothing is updated, as eagerly
-        runs.append([p.data.tobytes() for p in model.parameters()])
-        if comp:
-            assert "SGD._update once over flat arrays" in fn.code and fn.fallback_reason is None
-    assert runs[0] == runs[1]
+            run(bad, y)
+    assert [p.data.tobytes() for p in model.parameters()] == before  # nothing is updated
 
 
 def test_all_finite_sees_overflowing_but_finite_values_and_every_nonfinite() -> None:
@@ -538,29 +531,18 @@ def test_python_abs_and_unary_operators_on_traced_arrays() -> None:
 
 
 def _adam_twins(change=None, steps: int = 8):
-    """Eager and compiled training of the same MLP; ``change(i, model, opt)`` runs before
-    step ``i`` in both. Returns (eager, compiled) parameter bytes and the compiled step."""
-    runs = []
-    for comp in (False, True):
-        mg.manual_seed(0)
-        model = mg.nn.MLP([5, 4, 3], activation="tanh")
-        opt = mg.optim.Adam(model.parameters(), lr=0.01)
+    """``_twins`` with Adam on a small MLP; returns (eager, compiled) parameter bytes and the
+    compiled step."""
+    models = []
 
-        def step(x, y, model=model, opt=opt):
-            opt.zero_grad()
-            loss = F.mse_loss(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
+    def make():
+        models.append(mg.nn.MLP([5, 4, 3], activation="tanh"))
+        return models[-1]
 
-        fn = mg.compile(step) if comp else step
-        x, y = _data("real")
-        for i in range(steps):
-            if change is not None:
-                change(i, model, opt)
-            fn(x, y)
-        runs.append([p.data.tobytes() for p in model.parameters()])
-    return runs[0], runs[1], fn
+    fn = _twins(make, lambda ps: mg.optim.Adam(ps, lr=0.01), F.mse_loss, [_data("real")],
+                steps=steps, change=change)
+    eager, comp = ([p.data.tobytes() for p in m.parameters()] for m in models)
+    return eager, comp, fn
 
 
 def test_flat_layout_parameters_become_views_of_one_array() -> None:
@@ -595,7 +577,7 @@ def test_replaced_parameter_data_or_optimizer_state_traces_again() -> None:
         if i == 5:
             opt.load_state_dict(opt.state_dict())  # new state buffers
 
-    eager, comp, fn = _adam_twins(replace)
+    eager, comp, fn = _adam_twins(replace, steps=12)  # 3 traces, then enough replays
     assert eager == comp
     assert fn.traces == 3 and _flat(fn).kind is not None and _flat(fn).intact()
 
