@@ -616,3 +616,15 @@ def test_call_site_comments_name_a_notebook_cell_plainly():
     last = max(start for start, _, line in cell.co_lines() if line == 3)
     assert _short((cell, last)) == "cell:3"
     assert _short((script, last)) == "train.py:3"
+
+
+def test_the_fused_update_refuses_nonfinite_gradients_and_moves_nothing() -> None:
+    """A failed step leaves the parameters unchanged, on the flat layout's fused update too."""
+    _, _, fn = _adam_twins()
+    assert _flat(fn).kind is not None  # the fused update is what runs
+    model = fn.fn.__defaults__[0]
+    before = [p.data.tobytes() for p in model.parameters()]
+    bad, y = mg.tensor(np.full((16, 5), np.inf, np.float32)), _data("real")[1]
+    with pytest.raises(RuntimeError, match="non-finite"):
+        fn(bad, y)
+    assert [p.data.tobytes() for p in model.parameters()] == before
