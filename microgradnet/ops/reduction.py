@@ -310,9 +310,7 @@ class Var(Function):
     @staticmethod
     def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
         (x,) = ctx.saved_tensors
-        dof = _count(x.data.shape, ctx.axes) - ctx.correction
-        scale = 2.0 / dof if dof > 0 else math.inf
-        centred = x - mean(x, axis=ctx.axes, keepdims=True)
+        scale, centred = _var_terms(x, ctx.axes, ctx.correction)
         return Sum.apply(t * centred, ctx.axes, ctx.keepdims) * scale
 
     @staticmethod
@@ -321,13 +319,27 @@ class Var(Function):
         return _var_rule(grad, x, ctx.axes, ctx.keepdims, ctx.correction), None, None, None
 
 
+def _var_terms(x: Any, axes: Any, correction: float) -> tuple[float, Any]:
+    """2 / (n - correction) and x - x̄: the pieces of var's derivative (its VJP and its JVP)."""
+    dof = _count(D.value(x).shape, axes) - correction
+    scale = 2.0 / dof if dof > 0 else math.inf  # NumPy and PyTorch divide by max(dof, 0)
+    return scale, x - D.mean(x, axis=axes, keepdims=True)
+
+
 def _var_rule(grad: Any, x: Any, axes: Any, keepdims: bool, correction: float) -> Any:
     """∂var/∂x · grad = grad · 2(x - x̄) / (n - correction), the rule var and std share."""
-    shape = D.value(x).shape
-    dof = _count(shape, axes) - correction
-    scale = 2.0 / dof if dof > 0 else math.inf  # NumPy and PyTorch divide by max(dof, 0)
-    centred = x - D.mean(x, axis=axes, keepdims=True)
-    return _spread(grad, shape, axes, keepdims) * centred * scale
+    scale, centred = _var_terms(x, axes, correction)
+    return _spread(grad, D.value(x).shape, axes, keepdims) * centred * scale
+
+
+def _mask_zero(num: Any, out: Any) -> tuple[Any, Any]:
+    """``num`` and ``out`` for ``num / out`` where ``out`` (a std or norm) may be 0: there the
+    derivative is 0 (PyTorch's subgradient), so ``num`` becomes 0 and ``out`` 1 before dividing,
+    and no 0 · inf appears at any order."""
+    zero = D.value(out) == 0
+    if zero.any():
+        return D.where(zero, 0.0, num), D.where(zero, 1.0, out)
+    return num, out
 
 
 class Std(Function):
@@ -350,21 +362,13 @@ class Std(Function):
 
     @staticmethod
     def jvp(ctx: Any, t: Tensor, *_: Any) -> Tensor:
-        from microgradnet.ops.elementwise import where
-
-        (x,) = ctx.saved_tensors
-        out = ctx.saved_output
-        zero = out.data == 0
-        dvar = Var.jvp(ctx, t)
-        return where(zero, 0.0, dvar) / (2.0 * where(zero, 1.0, out))
+        dvar, out = _mask_zero(Var.jvp(ctx, t), ctx.saved_output)
+        return dvar / (2.0 * out)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
         (x,) = ctx.saved_tensors
-        out = ctx.saved_output
-        zero = D.value(out) == 0
-        if zero.any():  # mask the gradient first, so no 0 · inf appears at any order
-            grad, out = D.where(zero, 0.0, grad), D.where(zero, 1.0, out)
+        grad, out = _mask_zero(grad, ctx.saved_output)  # masked first: no 0 · inf at any order
         return (_var_rule(grad / (2.0 * out), x, ctx.axes, ctx.keepdims, ctx.correction),
                 None, None, None)
 
@@ -564,10 +568,8 @@ class Norm2(Function):
         out = ctx.saved_output
         if not ctx.keepdims:
             out = D.reshape(out, reduced_shape(shape, axes))
-        g = _spread(grad, shape, axes, ctx.keepdims)
-        zero = D.value(out) == 0
-        if zero.any():  # there x = 0 too: 0, and 0 at second order (PyTorch masks x / ‖x‖)
-            g, out = D.where(zero, 0.0, g), D.where(zero, 1.0, out)
+        # where ‖x‖ = 0, x = 0 too: 0, and 0 at second order (PyTorch masks x / ‖x‖)
+        g, out = _mask_zero(_spread(grad, shape, axes, ctx.keepdims), out)
         return g * x / out, None, None
 
 
