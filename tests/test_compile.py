@@ -483,6 +483,24 @@ def test_fused_sgd_update_follows_changed_options_and_nonfinite_gradients() -> N
     assert [p.data.tobytes() for p in model.parameters()] == before  # nothing is updated
 
 
+def test_fused_update_notices_a_group_given_other_parameters_of_equal_value() -> None:
+    """The fused update compares the options with the last ones seen before it works out their
+    kind again. One-element parameters whose clones compare equal (``==`` gives a true Tensor)
+    must still count as other parameters: eagerly the model stops learning (the clones have no
+    gradient), and so must the replay."""
+    def change(i, model, opt):
+        if i == 3:
+            opt.param_groups[0]["params"] = [p.clone() for p in model.parameters()]
+        if i >= 3:  # opt.zero_grad() now clears the clones: clear the model's gradients here
+            model.zero_grad()
+
+    x, y = mg.tensor([[0.5], [-1.0]]), mg.tensor([[1.0], [0.0]])
+    fn = _twins(lambda: mg.nn.MLP([1, 1, 1], activation="tanh"),
+                lambda ps: mg.optim.SGD(ps, lr=0.1, momentum=0.9), F.mse_loss,
+                [(x, y)], steps=8, change=change)
+    assert "fused" in fn.code
+
+
 def test_all_finite_sees_overflowing_but_finite_values_and_every_nonfinite() -> None:
     from microgradnet.optim.optimizer import all_finite
 
