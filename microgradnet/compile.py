@@ -68,6 +68,8 @@ class _Program:
         self.outside: dict[int, Any] = {}  # id(array) -> array of inputs/parameters (read-only)
         self.start_guards: list[str] = []
         self.n = itertools.count()
+        self.written: list[np.ndarray] = []  # every array the step wrote into (traced values)
+        self.created: list[_Sym] = []  # arrays made by np.zeros(...) & co. from constants alone
 
     def fail(self, reason: str) -> None:
         if self.invalid is None:
@@ -126,11 +128,38 @@ class _Program:
         arr = target.v if type(target) is _Sym else target
         if not isinstance(arr, np.ndarray):
             return
+        self.written.append(arr)
         for o in self.outside.values():
             if np.may_share_memory(arr, o):
                 self.fail("the step changes an input or parameter array in place (outside "
                           "optimizer.step())")
                 return
+
+    def hoist(self, escaping: list[Any], fixed: dict[int, str]) -> None:
+        """Arrays made from constants alone (``np.ones((), dtype)``: the sweep's seed) that the
+        step never writes into and never hands out are made once, read-only, not on every
+        replay (``np.ones`` alone was 2-4 µs of a W1/W2 step). Writes and hand-outs are judged
+        on the traced values, so a view or an in-place change through another name counts."""
+        taken = {r.name for r in self.consts.values()}
+        for sym in self.created:
+            if any(np.may_share_memory(sym.v, a) for a in [*self.written, *escaping]):
+                continue
+            for parts in self.lines:
+                if len(parts) > 2 and parts[0] is sym and parts[1] == " = ":
+                    break
+            else:
+                continue
+            const = sym.v.copy()
+            const.flags.writeable = False  # a write the trace missed raises, never goes unseen
+            name, k = sym.name, 1
+            while name in taken:
+                k += 1
+                name = f"{sym.name}_{k}"
+            taken.add(name)
+            self.consts[id(const)] = _Ref(const, name, None)
+            fixed[id(sym)] = name
+            parts[:0] = ["# "]
+            parts.append("  (made once: never written, never handed out)")
 
     def render(self, fn_name: str, params: list[str], ret: list[Any],
                fixed: dict[int, str]) -> str:
@@ -230,6 +259,18 @@ def _call(fname: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any
     return [fname, "(", *_join(items), ")"]
 
 
+def _traced_in(x: Any) -> bool:
+    """Whether a traced array or scalar is in ``x`` (through tuples, lists and dicts)."""
+    t = type(x)
+    if t is _Sym or t is _Scalar:
+        return True
+    if t is tuple or t is list:
+        return any(_traced_in(v) for v in x)
+    if t is dict:
+        return any(_traced_in(v) for v in x.values())
+    return False
+
+
 def _c(x: Any, tensors: bool = False) -> Any:
     """The concrete value behind traced arrays, through tuples, lists and dicts (``tensors``:
     tensors holding a traced array get their plain array back, in place)."""
@@ -306,6 +347,8 @@ class _Sym:
             return res
         if method != "__call__":
             fname += f".{method}"
+        if method == "at":  # np.add.at(a, index, b) adds into a
+            prog.check_write(inputs[0])
         out = kwargs.get("out")
         if out is not None:
             outs = out if type(out) is tuple else (out,)
@@ -573,7 +616,10 @@ def _creation_traced(name: str, orig: Callable[..., Any]) -> Callable[..., Any]:
         prog = _prog
         if prog is None or not isinstance(value, np.ndarray):
             return value
-        return prog.new(value, _call(f"np.{name}", args, kwargs))
+        sym = prog.new(value, _call(f"np.{name}", args, kwargs))
+        if name != "empty" and not _traced_in(args) and not _traced_in(kwargs):
+            prog.created.append(sym)  # made from constants alone
+        return sym
 
     return create
 
@@ -1246,6 +1292,8 @@ class CompiledStep:
                               RuntimeWarning, stacklevel=3)
             return result
         assert ret is not None  # else the trace was marked invalid above
+        prog.hoist([p.v for p in ret if type(p) is _Sym] +
+                   [s.v for s in trace.grad_syms.values()], trace.fixed)
         replay = _Replay(prog, names, ret, trace, self.__name__)
         self.code = replay.code
         self.cache[key] = replay

@@ -3,6 +3,8 @@ falls back to eager with its reason; the trace cache stays bounded."""
 
 from __future__ import annotations
 
+import re
+import sys
 import warnings
 
 import numpy as np
@@ -544,6 +546,55 @@ def test_python_abs_and_unary_operators_on_traced_arrays() -> None:
         runs.append([fn().item() for _ in range(4)] + [w.data.tobytes()])
     assert fn.fallback_reason is None and fn.replays >= 1 and "abs(" in fn.code
     assert runs[0] == runs[1]
+
+
+def test_constant_arrays_are_made_once_unless_written_or_handed_out() -> None:
+    """``np.ones(...)`` made from constants alone (the sweep's seed) becomes a constant of the
+    replay; one the step writes into (``np.add.at`` in indexing's backward, with repeated
+    indices) or hands out (a returned tensor the caller may change) is made on every call."""
+    idx = mg.tensor(np.array([0, 2, 2, 3, 0]))
+    runs = []
+    for comp in (False, True):
+        w = mg.tensor([1.5, -2.0, 0.5, 3.0], requires_grad=True)
+        opt = mg.optim.SGD([w], lr=0.1)
+
+        def step(w=w, opt=opt):
+            opt.zero_grad()
+            loss = (w[idx] ** 2).sum() + (w * w).sum()  # w's gradient: a sum of the two
+            loss.backward()
+            opt.step()
+            return loss, mg.zeros(3)
+
+        fn = mg.compile(step) if comp else step
+        out = []
+        for _ in range(5):
+            loss, z = fn()
+            out += [loss.data.tobytes(), z.data.tobytes()]
+            z.data += 1  # the caller's to change: the next call returns zeros again
+        runs.append(out + [w.data.tobytes(), w.grad.data.tobytes()])
+    assert runs[0] == runs[1] and fn.fallback_reason is None and fn.replays >= 3
+    lines = [ln.strip() for ln in fn.code.splitlines()]
+    assert any(ln.startswith("# dadd1 = np.ones(") and "made once" in ln for ln in lines)
+    assert any(ln.startswith("indexadd1 = np.zeros(") for ln in lines)  # np.add.at writes it
+    assert any(re.match(r"\w+ = np\.zeros\(\(3,\)", ln) for ln in lines)  # handed out
+
+
+def test_a_write_through_a_view_keeps_an_array_from_being_made_once() -> None:
+    from microgradnet.compile import _Program, _TracedNumpy
+
+    comp = sys.modules["microgradnet.compile"]
+    prog = _Program()
+    comp._prog = prog
+    try:
+        tnp = _TracedNumpy()
+        kept, written = tnp.ones((3,)), tnp.zeros((2, 3))
+        view = written.reshape((6,))
+        view += kept.sum()
+    finally:
+        comp._prog = None
+    fixed: dict[int, str] = {}
+    prog.hoist([], fixed)
+    assert list(fixed) == [id(kept)]  # only the array nothing wrote into
 
 
 # --------------------------------------------------------------------------- the flat layout
