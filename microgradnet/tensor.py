@@ -168,6 +168,21 @@ class Tensor:
         if name is not None:
             self._meta = {"name": str(name)}
 
+    def __getstate__(self) -> dict[str, Any]:
+        """What pickle and ``copy.deepcopy`` keep: the values, ``.grad``, ``requires_grad`` and
+        the name. The copy is a leaf with a version counter of its own: no graph (PyTorch keeps
+        none either), no hooks (functions), no forward-mode tangent, no link to the views of the
+        original (the counter held a weak reference, which cannot be pickled)."""
+        name = self._meta.get("name") if self._meta else None
+        return {"data": self.data, "grad": self.grad, "requires_grad": self._requires_grad,
+                "name": name}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        _fields(self, state["data"], state["requires_grad"], None)
+        self.grad = state["grad"]
+        if state["name"] is not None:
+            self._meta = {"name": state["name"]}
+
     @staticmethod
     def _make(data: np.ndarray, requires_grad: bool, grad_fn: Any) -> Tensor:
         """The internal constructor (ops, engine, optimizers): ``data`` must already be an

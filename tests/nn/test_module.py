@@ -268,6 +268,47 @@ def test_forward_is_required_and_call_runs_it() -> None:
     assert Affine()(mg.ones(2)).tolist() == [1.0, 1.0]
 
 
+def test_a_model_pickles_and_comes_back_trainable() -> None:
+    """Pickling an MLP failed: a parameter's version counter held a weak reference."""
+    import pickle
+
+    net = nn.MLP([2, 3, 1])
+    x = mg.tensor([[1.0, -2.0]])
+    net(x).sum().backward()  # gradients and a used version counter travel too
+    with mg.no_grad():
+        net.layers[0].weight.mul_(1.0)
+    back = pickle.loads(pickle.dumps(net))
+    assert [n for n, _ in back.named_parameters()] == [n for n, _ in net.named_parameters()]
+    for p, q in zip(net.parameters(), back.parameters()):
+        assert type(q) is nn.Parameter and q.requires_grad and q.is_leaf
+        assert q.data.tobytes() == p.data.tobytes() and q.grad.data.tobytes() == p.grad.data.tobytes()
+    opt = mg.optim.SGD(back.parameters(), lr=0.1)
+    before = back.layers[0].weight.data.copy()
+    opt.zero_grad()
+    back(x).sum().backward()
+    opt.step()
+    assert not np.array_equal(before, back.layers[0].weight.data)
+    assert np.array_equal(net(x).data, pickle.loads(pickle.dumps(net))(x).data)
+
+
+def test_a_pickled_tensor_is_a_leaf_that_keeps_values_and_name() -> None:
+    import pickle
+
+    w = mg.tensor([1.0, 2.0], requires_grad=True, name="w")
+    w.register_hook(lambda g: g * 2)  # a hook (a function) is not kept
+    y = w * 3
+    y2 = pickle.loads(pickle.dumps(y))
+    assert y2.is_leaf and y2.requires_grad and y2.grad_fn is None and y2.tolist() == [3.0, 6.0]
+    w2 = pickle.loads(pickle.dumps(w))
+    assert w2.name == "w" and w2.tolist() == [1.0, 2.0]
+    (w2 * w2).sum().backward()
+    assert w2.grad.tolist() == [2.0, 4.0]  # no doubling hook came along
+    v = w2.detach()[:1]  # views of the copy share its new version counter, not the original's
+    with mg.no_grad():
+        v.add_(1.0)
+    assert w2.tolist() == [2.0, 2.0] and w.tolist() == [1.0, 2.0]
+
+
 def test_deepcopy_gives_independent_parameters() -> None:
     net = nn.MLP([2, 3, 1])
     twin = copy.deepcopy(net)
