@@ -57,10 +57,16 @@ class _Unsupported(Exception):
 # --------------------------------------------------------------------------- the program
 
 
+# Names the generated code's namespace defines (and a few the update's code uses).
+_RESERVED = frozenset({"np", "_GuardFailed", "_tensor", "_same", "operator", "float", "state",
+                       "hp", "w", "g", "st", "buf", "b"})
+
+
 class _Program:
     """The lines written down while tracing, the names they use and what makes them invalid."""
 
-    def __init__(self) -> None:
+    def __init__(self, params: list[str] = ()) -> None:  # type: ignore[assignment]
+        self.params = set(params)  # the step's argument names: no constant may take one
         self.lines: list[list[Any]] = []  # parts: str, _Sym or _Ref, joined when rendered
         self.consts: dict[int, _Ref] = {}  # id(object) -> its reference (kept alive)
         self.invalid: str | None = None  # the first reason the trace cannot be replayed
@@ -79,8 +85,11 @@ class _Program:
         r = self.consts.get(id(obj))
         if r is None:
             snap = obj.copy() if type(obj) is np.ndarray else None
-            n = next(self.n)  # float32 and 2 make float32_2, not float322
-            name = f"{hint}_{n}" if hint[-1:].isdigit() else f"{hint}{n}"
+            while True:
+                n = next(self.n)  # float32 and 2 make float32_2, not float322
+                name = f"{hint}_{n}" if hint[-1:].isdigit() else f"{hint}{n}"
+                if name not in self.params:  # an argument of that name would shadow it
+                    break
             r = self.consts[id(obj)] = _Ref(obj, name, snap)
         return r
 
@@ -135,12 +144,13 @@ class _Program:
                           "optimizer.step())")
                 return
 
-    def hoist(self, escaping: list[Any], fixed: dict[int, str]) -> None:
+    def hoist(self, escaping: list[Any], fixed: dict[int, str], params: list[str]) -> None:
         """Arrays made from constants alone (``np.ones((), dtype)``: the sweep's seed) that the
         step never writes into and never hands out are made once, read-only, not on every
         replay (``np.ones`` alone was 2-4 µs of a W1/W2 step). Writes and hand-outs are judged
         on the traced values, so a view or an in-place change through another name counts."""
-        taken = {r.name for r in self.consts.values()}
+        # Not the name of a step argument (``t``!), which would shadow the constant.
+        taken = {r.name for r in self.consts.values()} | set(params) | _RESERVED
         for sym in self.created:
             if any(np.may_share_memory(sym.v, a) for a in [*self.written, *escaping]):
                 continue
@@ -152,7 +162,7 @@ class _Program:
             const = sym.v.copy()
             const.flags.writeable = False  # a write the trace missed raises, never goes unseen
             name, k = sym.name, 1
-            while name in taken:
+            while name in taken or name in ("t", "grad"):  # generic names get a number
                 k += 1
                 name = f"{sym.name}_{k}"
             taken.add(name)
@@ -164,8 +174,7 @@ class _Program:
     def render(self, fn_name: str, params: list[str], ret: list[Any],
                fixed: dict[int, str]) -> str:
         names: dict[int, str] = dict(fixed)
-        used: set[str] = set(params) | {"np", "_GuardFailed", "_tensor", "_same", "state",
-                                        "hp", "w", "g", "st", "buf", "b"}
+        used: set[str] = set(params) | _RESERVED
         used |= {r.name for r in self.consts.values()}
 
         def name(s: _Sym) -> str:
@@ -883,7 +892,7 @@ class _Trace:
 
     def __init__(self, fn: Callable[..., Any], params: list[str]) -> None:
         self.fn = fn
-        self.prog = _Program()
+        self.prog = _Program(params)
         self.param_names = params
         self.adopted: dict[int, tuple[Tensor, _Sym]] = {}  # id(tensor) -> (tensor, its Sym)
         self.made: list[Tensor] = []  # tensors made by ops: their data is restored at the end
@@ -1293,7 +1302,7 @@ class CompiledStep:
             return result
         assert ret is not None  # else the trace was marked invalid above
         prog.hoist([p.v for p in ret if type(p) is _Sym] +
-                   [s.v for s in trace.grad_syms.values()], trace.fixed)
+                   [s.v for s in trace.grad_syms.values()], trace.fixed, names)
         replay = _Replay(prog, names, ret, trace, self.__name__)
         self.code = replay.code
         self.cache[key] = replay

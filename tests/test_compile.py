@@ -579,6 +579,33 @@ def test_constant_arrays_are_made_once_unless_written_or_handed_out() -> None:
     assert any(re.match(r"\w+ = np\.zeros\(\(3,\)", ln) for ln in lines)  # handed out
 
 
+@pytest.mark.parametrize("names", [("x", "t"), ("P1", "c2"), ("float32_3", "t")])
+def test_step_arguments_never_share_a_name_with_a_constant_of_the_replay(names) -> None:
+    """A step written ``def step(x, t)`` with class labels: the label one-hot's ``np.arange``
+    became a constant named ``t``, which the argument ``t`` shadowed in the replay (check
+    caught it; without check the loss was wrong). Arguments named like other constants
+    (``P1``, ``c2``, ``float32_3``) must not shadow them either."""
+    X, y = _data("labels", n=12)
+    runs = []
+    for comp in (False, True):
+        mg.manual_seed(0)
+        net = mg.nn.MLP([5, 6, 3], activation="relu")
+        opt = mg.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+        ns: dict = {"net": net, "opt": opt, "F": F}
+        a, b = names
+        exec(f"def step({a}, {b}):\n"  # noqa: S102 - the argument names are the test
+             f"    opt.zero_grad()\n"
+             f"    loss = F.cross_entropy(net({a}), {b})\n"
+             f"    loss.backward()\n"
+             f"    opt.step()\n"
+             f"    return loss\n", ns)
+        fn = mg.compile(ns["step"], check=0) if comp else ns["step"]
+        runs.append([fn(X, y).data.tobytes() for _ in range(5)] +
+                    [p.data.tobytes() for p in net.parameters()])
+    assert fn.fallback_reason is None and fn.replays == 4
+    assert runs[0] == runs[1]
+
+
 def test_a_write_through_a_view_keeps_an_array_from_being_made_once() -> None:
     from microgradnet.compile import _Program, _TracedNumpy
 
@@ -593,7 +620,7 @@ def test_a_write_through_a_view_keeps_an_array_from_being_made_once() -> None:
     finally:
         comp._prog = None
     fixed: dict[int, str] = {}
-    prog.hoist([], fixed)
+    prog.hoist([], fixed, [])
     assert list(fixed) == [id(kept)]  # only the array nothing wrote into
 
 
