@@ -6,7 +6,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 py=${PYTHON:-$here/../.venv/bin/python}
 # Cheap workloads need many repetitions for the difference to dwarf the GC's timing; a fixed hash
 # seed keeps dict layouts, and so the counts, the same from run to run.
-case "$1" in w1|w1c|w1_numpy|chain) lo=${N1:-200}; hi=${N2:-1200} ;; *) lo=${N1:-2000}; hi=${N2:-12000} ;; esac
+case "$1" in w1|w1c|w1_numpy|w2c|w2_numpy|w3c|w3_numpy|chain) lo=${N1:-200}; hi=${N2:-1200} ;; *) lo=${N1:-2000}; hi=${N2:-12000} ;; esac
 export PYTHONHASHSEED=0
 # One BLAS thread (an idle OpenBLAS worker spins and is counted) and warm bytecode caches kept out
 # of the tree (with PYTHONDONTWRITEBYTECODE set, every run would parse all sources again, and

@@ -9,6 +9,7 @@ imports cancel out).
     benchmarks/icount.sh w1         # one W1 training step (XOR 2-4-1 sigmoid, MSE, SGD momentum)
     benchmarks/icount.sh w1c        # the same step through mg.compile (traced once, replayed)
     benchmarks/icount.sh w1_numpy   # the hand-written NumPy W1 step of the suite (the limit)
+    benchmarks/icount.sh w2c        # W2 / W3 compiled, and their limits w2_numpy / w3_numpy
 """
 
 from __future__ import annotations
@@ -61,13 +62,23 @@ def main() -> None:
         run = mg.compile(step) if name == "w1c" else step
         for _ in range(n):
             run(X, T)
-    elif name == "w1_numpy":
+    elif name in ("w1_numpy", "w2_numpy", "w3_numpy"):
         import bench_numpy
         import workloads as wl
 
-        spec = wl.MLPS["W1"]
+        spec = wl.MLPS[name[:2].upper()]
         X, y = wl.mlp_data(spec)
         step, _ = bench_numpy.mlp(spec, X, y, wl.mlp_init(spec))
+        for _ in range(n):
+            step()
+    elif name in ("w2c", "w3c"):  # the suite's own compiled W2/W3 step (bench_microgradnet)
+        import bench_microgradnet
+        import workloads as wl
+
+        bench_microgradnet.setup(1)
+        spec = wl.MLPS[name[:2].upper()]
+        X, y = wl.mlp_data(spec)
+        step, _ = bench_microgradnet.mlp_compiled(spec, X, y, wl.mlp_init(spec))
         for _ in range(n):
             step()
     else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,21 @@ def test_the_jacobian_benchmark_runs_the_examples_pendulum() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "microgradnet pendulum 363x2 jacfwd" in proc.stdout
     assert "microgradnet square 200x200 jacrev" in proc.stdout
+
+
+def test_every_instruction_count_workload_runs() -> None:
+    """``benchmarks/icount.sh NAME`` runs ``opcount.py NAME N`` under valgrind: each workload
+    must run (here once, without valgrind)."""
+    names = ["add", "add_no_grad", "mul", "numpy_add", "chain", "w1", "w1c", "w1_numpy",
+             "w2c", "w2_numpy", "w3c", "w3_numpy"]
+    code = ("import sys; sys.argv = ['opcount.py', '', '1']\n"
+            "import opcount\n"
+            f"for name in {names!r}:\n"
+            "    sys.argv[1] = name; opcount.main()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=REPO / "benchmarks",
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stderr
+    script = (REPO / "benchmarks" / "icount.sh").read_text()
+    for name in ("w2c", "w2_numpy", "w3c", "w3_numpy"):  # the many-step workloads' counts
+        assert f"|{name}|" in script or f"|{name})" in script

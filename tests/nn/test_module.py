@@ -281,7 +281,8 @@ def test_a_model_pickles_and_comes_back_trainable() -> None:
     assert [n for n, _ in back.named_parameters()] == [n for n, _ in net.named_parameters()]
     for p, q in zip(net.parameters(), back.parameters()):
         assert type(q) is nn.Parameter and q.requires_grad and q.is_leaf
-        assert q.data.tobytes() == p.data.tobytes() and q.grad.data.tobytes() == p.grad.data.tobytes()
+        assert q.data.tobytes() == p.data.tobytes()
+        assert q.grad.data.tobytes() == p.grad.data.tobytes()
     opt = mg.optim.SGD(back.parameters(), lr=0.1)
     before = back.layers[0].weight.data.copy()
     opt.zero_grad()
