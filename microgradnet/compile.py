@@ -169,7 +169,7 @@ class _Program:
             self.consts[id(const)] = _Ref(const, name, None)
             fixed[id(sym)] = name
             parts[:0] = ["# "]
-            parts.append("  (made once: never written, never handed out)")
+            parts.append("  (made once)")
 
     def render(self, fn_name: str, params: list[str], ret: list[Any],
                fixed: dict[int, str]) -> str:
