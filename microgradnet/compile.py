@@ -381,6 +381,7 @@ class _Sym:
             return res
         if func.__name__ in _SHAPE_ONLY:
             return res  # shapes and dtypes are guarded by the trace's signature
+        _record_out(prog, kwargs)
         if res is None:  # an in-place function (np.copyto, np.put_along_axis, ...)
             if args:
                 prog.check_write(args[0])
@@ -528,6 +529,13 @@ for _op, _before, _after in (("neg", "-", ""), ("pos", "+", ""), ("invert", "~",
     setattr(_Sym, f"__{_op}__", _unary(_op, _before, _after))
 
 
+def _record_out(prog: _Program, kwargs: dict[str, Any]) -> None:
+    """A call given ``out=`` (``np.cumsum(a, out=b)``, ``a.sum(0, out=b)``) writes into it."""
+    out = kwargs.get("out")
+    for o in out if type(out) is tuple else () if out is None else (out,):
+        prog.check_write(o)
+
+
 class _Method:
     """A bound method of a traced array: ``x.sum(axis=1)`` becomes one line."""
 
@@ -543,6 +551,7 @@ class _Method:
             return value
         parts = _call(f".{self.name}", args, kwargs)
         parts[0:1] = [self.sym, parts[0]]
+        _record_out(prog, kwargs)
         if value is None:  # fill, sort, resize: a change in place
             prog.check_write(self.sym)
         return prog.new(value, parts)
