@@ -627,7 +627,8 @@ def _array_traced(orig: Callable[..., Any]) -> Callable[..., Any]:
 
 def _creation_traced(name: str, orig: Callable[..., Any]) -> Callable[..., Any]:
     """``np.zeros(shape)`` and friends take no array, so NumPy never dispatches them to a
-    traced array: while tracing they are written down too, so each replay gets fresh arrays."""
+    traced array: while tracing they are written down too, so each replay gets fresh arrays
+    (or one made once, when nothing writes into it or takes it out: ``_Program.hoist``)."""
 
     def create(*args: Any, **kwargs: Any) -> Any:
         value = orig(*_c(args), **_c(kwargs))
@@ -881,8 +882,8 @@ def _write_into(prog: _Program, sym: _Sym, out: _Ref) -> bool:
 
 class _TracedNumpy:
     """``numpy`` as microgradnet's modules see it while tracing: ``np.asarray`` lets traced
-    arrays through, ``np.zeros(shape)`` and friends are written down (so each replay gets
-    fresh arrays); everything else is NumPy itself."""
+    arrays through, ``np.zeros(shape)`` and friends are written down (see
+    ``_creation_traced``); everything else is NumPy itself."""
 
     def __init__(self) -> None:
         self.asarray = _asarray_traced(np.asarray)
