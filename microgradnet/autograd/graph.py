@@ -237,9 +237,11 @@ def saved_values(node: Any) -> tuple[Any, ...]:
     ``ctx.saved_tensors`` makes; ``()`` when it saved nothing or after it was freed.
 
     >>> import microgradnet as mg
-    >>> x = mg.tensor(2.0, requires_grad=True)
-    >>> [v is x for v in saved_values((x * 3.0).grad_fn)]
+    >>> x, w = mg.tensor(2.0, requires_grad=True), mg.tensor(3.0)
+    >>> [v is x for v in saved_values((x * w).grad_fn)]
     [True, False]
+    >>> saved_values((x * 3.0).grad_fn)  # d(3x)/dx needs the 3, not x
+    (None, 3.0)
     """
     saved = node._saved
     if saved is None or saved_freed(node):

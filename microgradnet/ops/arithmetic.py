@@ -137,7 +137,10 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
-        ctx.save_for_backward(x, y)
+        # x is needed only for y's derivative or tangent: ``x * 0.5`` keeps no x alive
+        # (PyTorch does the same), so a chain of such ops frees each step's tensor.
+        ctx.save_for_backward(x if isinstance(y, Tensor) else None,
+                              y if isinstance(x, Tensor) else None)
         out = (x.data if isinstance(x, Tensor) else x) * (y.data if isinstance(y, Tensor) else y)
         return out if out.dtype is _tensor._default_dtype else promote_weak(out, x, y)
 
@@ -179,7 +182,8 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx: Any, x: Any, y: Any) -> np.ndarray:
-        ctx.save_for_backward(x, y)
+        # x is needed only for y's derivative or tangent: ``x / 2.0`` keeps no x alive.
+        ctx.save_for_backward(x if isinstance(y, Tensor) else None, y)
         out = (x.data if isinstance(x, Tensor) else x) / (y.data if isinstance(y, Tensor) else y)
         return promote_weak(out, x, y)  # int / int: true division in the default float dtype
 

@@ -239,3 +239,28 @@ def test_zero_d_gradients_are_arrays(f):
     f(x).backward()
     assert type(x.grad.data) is np.ndarray and x.grad.shape == ()
     x.grad.data[...] = 0.0  # writable, as any gradient buffer
+
+
+def test_mul_and_div_by_a_number_keep_no_input_alive() -> None:
+    """``a * 2.0`` and ``a / 4.0`` need only the number for their derivative: the node must not
+    keep ``a`` (and its array) alive, as PyTorch's does not; a deep chain of them then holds one
+    tensor at a time. With a tensor on the other side, the input is kept."""
+    for make in (lambda a: a * 2.0, lambda a: 2.0 * a, lambda a: a / 4.0,
+                 lambda a: mg.mul(a, np.float32(2.0))):
+        x = mg.tensor([1.0, 2.0], requires_grad=True)
+        a = x * 1.5
+        b = make(a)
+        ref = weakref.ref(a)
+        del a
+        gc.collect()
+        assert ref() is None
+        b.sum().backward()
+        assert x.grad.tolist() == pytest.approx([b.data[0] / x.data[0]] * 2)
+    for make in (lambda a: a * mg.tensor(2.0), lambda a: 4.0 / a):
+        x = mg.tensor([1.0, 2.0], requires_grad=True)
+        a = x * 1.5
+        b = make(a)
+        ref = weakref.ref(a)
+        del a
+        gc.collect()
+        assert ref() is not None  # needed: d(a*w)/dw = a, d(4/a)/da = -4/a²

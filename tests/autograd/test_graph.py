@@ -153,7 +153,7 @@ def test_node_read_api_reports_name_inputs_saved_values_and_freeing():
     from microgradnet.autograd import graph
 
     x = mg.tensor([1.0, 2.0], requires_grad=True)
-    h = x * 3.0
+    h = x * mg.tensor(3.0)  # a tensor factor: mul saves x for its derivative (not for a number)
     y = h.exp()
     node = y.grad_fn
     assert graph.op_name(node) == "exp"
